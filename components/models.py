@@ -43,6 +43,17 @@ class Component(models.Model):
             return SEVERITY[self]
 
         @classmethod
+        def label_of(cls, value: str | None, default: str = "") -> str:
+            """The label of a stored status value; ``default`` for none, the raw value for
+            one this version does not know (an old row, an imported value)."""
+            if not value:
+                return default
+            try:
+                return str(cls(value).label)
+            except ValueError:
+                return value
+
+        @classmethod
         def worst(cls, statuses) -> "Component.Status":
             statuses = [cls(s) for s in statuses]
             return max(statuses, key=lambda s: s.severity, default=cls.OPERATIONAL)
