@@ -1,11 +1,15 @@
 """Shared actors and objects for the whole suite."""
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
+from django.utils import timezone
 
 from components.models import Component, ComponentGroup
 from incidents import services
+from incidents.models import Incident
 from statusportal import pagecache, revision
 from statusportal.roles import SUPPORT_STAFF
 
@@ -89,6 +93,27 @@ def open_incident(rest, graphql):
             status=status,
             body=kwargs.pop("body", "We are looking into it."),
             components=components,
+            **kwargs,
+        )
+
+    return make
+
+
+@pytest.fixture
+def open_maintenance(rest):
+    """Factory for a maintenance scheduled through the service: tomorrow, two hours, REST
+    API under maintenance while it runs."""
+
+    def make(name="Database upgrade", status="scheduled", components=None, **kwargs):
+        starts = kwargs.pop("scheduled_for", timezone.now() + timedelta(days=1))
+        return services.open_incident(
+            name=name,
+            kind=Incident.Kind.MAINTENANCE,
+            status=status,
+            body=kwargs.pop("body", "We will upgrade the database cluster."),
+            components={rest.code: None} if components is None else components,
+            scheduled_for=starts,
+            scheduled_until=kwargs.pop("scheduled_until", starts + timedelta(hours=2)),
             **kwargs,
         )
 
