@@ -8,6 +8,7 @@ in a deployment fails at start-up instead of silently falling back.
 import os
 from datetime import timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -76,8 +77,6 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...] = ()) -> s
 
 
 def env_time_zone(name: str, default: str = "UTC") -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     value = env_str(name, default)
     try:
         ZoneInfo(value)

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.crypto import get_random_string
 
 from statusportal.env import (
     cache_config,
@@ -35,8 +36,6 @@ def _secret_key() -> str:
         return key
     path = VAR_DIR / "secret_key"
     if not path.exists():
-        from django.utils.crypto import get_random_string
-
         path.write_text(get_random_string(64))
         path.chmod(0o600)
     return path.read_text().strip()

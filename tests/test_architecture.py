@@ -1,0 +1,59 @@
+"""The shape of the code that the next engineer relies on (see docs/architecture.md,
+'Apps and their direction'). Import direction between apps is checked by import-linter
+(`lint-imports`, configured in pyproject.toml); this module checks what it cannot see."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ["statusportal", "components", "incidents", "subscriptions", "demo"]
+
+
+def project_modules() -> list[Path]:
+    return sorted(
+        path
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if "migrations" not in path.parts
+    )
+
+
+def imports_inside_functions(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, function) of every import statement in a function body, but for
+    ``AppConfig.ready()``, the one place Django wants apps to import their receivers."""
+    found = []
+
+    def visit(node: ast.AST, function: str | None, in_ready: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                visit(child, child.name, in_ready or child.name == "ready")
+            elif isinstance(child, ast.Import | ast.ImportFrom):
+                if function is not None and not in_ready:
+                    found.append((child.lineno, function))
+            else:
+                visit(child, function, in_ready)
+
+    visit(tree, None, False)
+    return found
+
+
+def test_the_checker_sees_an_import_in_a_function():
+    tree = ast.parse("def f():\n    import os\nclass A:\n    def ready(self):\n        import os\n")
+    assert imports_inside_functions(tree) == [(2, "f")]
+
+
+@pytest.mark.parametrize("path", project_modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_no_module_imports_inside_a_function(path):
+    # An import inside a function hides a dependency (usually a cycle) from the reader and
+    # from import-linter: move the code so that imports go one way instead.
+    found = imports_inside_functions(ast.parse(path.read_text(), str(path)))
+    assert not found, f"{path.relative_to(ROOT)}: imports inside functions at {found}"
+
+
+@pytest.mark.parametrize("path", project_modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_comments_point_to_the_architecture_document_not_to_issues(path):
+    text = path.read_text()
+    for stale in ("DESIGN §", 'DESIGN "', "(issue ", "issue #"):
+        assert stale not in text, f"{path.relative_to(ROOT)} cites {stale!r}"
