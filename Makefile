@@ -7,6 +7,8 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8000
+# Another Django line for the same code, e.g. `make test VENV=.venv-django61 DJANGO=6.1`.
+DJANGO ?=
 
 .PHONY: run test lint format bench install clean
 
@@ -15,7 +17,7 @@ $(BIN)/python:
 	$(BIN)/pip install --quiet --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test]' $(if $(DJANGO),'Django==$(DJANGO).*')
 	touch $@
 
 install: $(VENV)/.installed
@@ -38,6 +40,8 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .
