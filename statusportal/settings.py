@@ -22,6 +22,7 @@ from statusportal.env import (
     env_time_zone,
     env_url,
 )
+from statusportal.mail import mail_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("STATUSPORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -194,21 +195,29 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- Email -----------------------------------------------------------------------------
+# One description of the mail server (EMAIL_* names), turned into the settings of the
+# running Django by statusportal.mail: EMAIL_* on 5.2, MAILERS on 6.1 and later.
 EMAIL_URL = env_str("EMAIL_URL")
 if EMAIL_URL:
-    globals().update(email_config(EMAIL_URL))
+    _mail_server = email_config(EMAIL_URL)
 elif env_str("EMAIL_HOST"):
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = env_str("EMAIL_HOST")
-    EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
-    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
-    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
-    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-    EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+    _mail_server = {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": env_str("EMAIL_HOST"),
+        "EMAIL_PORT": env_int("EMAIL_PORT", 25, minimum=1),
+        "EMAIL_HOST_USER": env_str("EMAIL_HOST_USER"),
+        "EMAIL_HOST_PASSWORD": env_str("EMAIL_HOST_PASSWORD"),
+        "EMAIL_USE_TLS": env_bool("EMAIL_USE_TLS", False),
+        "EMAIL_USE_SSL": env_bool("EMAIL_USE_SSL", False),
+    }
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
-EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+    _mail_server = {
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": str(VAR_DIR / "mail"),
+    }
+if _mail_server["EMAIL_BACKEND"].endswith("smtp.EmailBackend"):
+    _mail_server["EMAIL_TIMEOUT"] = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+globals().update(mail_settings(_mail_server))
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", f"{STATUSPAGE_NAME} <status@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

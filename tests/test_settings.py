@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
+from django.core.mail import EmailMessage
 
-from statusportal import env
+from statusportal import env, mail
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,10 +101,48 @@ def test_production_settings_pass_check_deploy_without_warnings(tmp_path):
         SECRET_KEY="k" * 20 + "-production-secret-0123456789abcdefghijklmnop",
         STATUSPAGE_URL="https://status.example.com",
         ALLOWED_HOSTS="status.example.com",
+        EMAIL_URL="smtp+tls://status%40example.com:secret@mail.example.com",
         STATUSPORTAL_VAR_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_the_mail_server_is_configured_the_way_the_running_django_wants(monkeypatch):
+    server = env.email_config("smtp+tls://me%40x.org:pw@mail.example.com:2525")
+
+    monkeypatch.setattr(mail, "HAS_MAILERS", False)
+    assert mail.mail_settings(server) == server
+
+    monkeypatch.setattr(mail, "HAS_MAILERS", True)
+    assert mail.mail_settings(server) == {
+        "MAILERS": {
+            "default": {
+                "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+                "OPTIONS": {
+                    "host": "mail.example.com",
+                    "port": 2525,
+                    "username": "me@x.org",
+                    "password": "pw",
+                    "use_tls": True,
+                    "use_ssl": False,
+                },
+            }
+        }
+    }
+
+
+def test_a_connection_is_opened_without_deprecated_calls(settings, recwarn):
+    mail.use_mail_server(
+        settings, {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    )
+    connection = mail.open_connection()
+    assert (
+        connection.send_messages([EmailMessage("s", "b", "a@example.com", ["b@example.com"])]) == 1
+    )
+    assert not [
+        w for w in recwarn if issubclass(w.category, DeprecationWarning | PendingDeprecationWarning)
+    ]
 
 
 def test_a_bad_value_stops_start_up_with_a_clear_message(tmp_path):

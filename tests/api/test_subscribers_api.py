@@ -2,6 +2,7 @@
 
 import pytest
 
+from statusportal.mail import use_mail_server
 from subscriptions.models import Subscriber
 
 URL = "/api/v1/subscribers/"
@@ -9,7 +10,7 @@ URL = "/api/v1/subscribers/"
 
 @pytest.fixture(autouse=True)
 def _mail_in_memory(settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    use_mail_server(settings, {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"})
 
 
 def test_post_subscribes_to_everything_and_sends_the_double_opt_in(admin_api, mailoutbox):
