@@ -6,8 +6,8 @@ in a deployment fails at start-up instead of silently falling back.
 """
 
 import os
-from datetime import timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -58,10 +58,6 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def env_seconds(name: str, default: int) -> timedelta:
-    return timedelta(seconds=env_int(name, default, minimum=0))
-
-
 def env_url(name: str, default: str = "", *, schemes: tuple[str, ...] = ()) -> str:
     """A URL whose scheme is one of ``schemes`` (when given)."""
     value = env_str(name, default)
@@ -76,8 +72,6 @@ def env_url(name: str, default: str = "", *, schemes: tuple[str, ...] = ()) -> s
 
 
 def env_time_zone(name: str, default: str = "UTC") -> str:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
     value = env_str(name, default)
     try:
         ZoneInfo(value)

@@ -41,6 +41,7 @@ from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseNotModified
 from django.utils import timezone
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
+from django_redis.cache import RedisCache
 
 from statusportal import revision as revisions
 from statusportal.timefmt import page_zone
@@ -97,10 +98,6 @@ def _raw_backend():
     """The cache without django-redis' IGNORE_EXCEPTIONS, so failures reach us (and the
     breaker) instead of looking like misses. Other backends are used as they are."""
     backend = caches[DEFAULT_CACHE_ALIAS]
-    try:
-        from django_redis.cache import RedisCache
-    except ImportError:  # pragma: no cover - django-redis is a dependency
-        return backend
     return backend.client if isinstance(backend, RedisCache) else backend
 
 

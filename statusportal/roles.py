@@ -1,6 +1,9 @@
 """Operator roles. The Support staff group runs incidents but cannot touch users,
 subscribers' data or settings."""
 
+from django.apps import apps as global_apps
+from django.contrib.auth.management import create_permissions
+
 SUPPORT_STAFF = "Support staff"
 
 # app_label -> codenames granted to Support staff. Deliberately absent: any delete on
@@ -44,9 +47,6 @@ def sync_support_staff_group(apps=None):
     creates them calls this again). Called without ``apps`` (at run time, from
     ``createoperator``, in tests) every permission must exist, so a typo fails loudly.
     """
-    from django.apps import apps as global_apps
-    from django.contrib.auth.management import create_permissions
-
     strict = apps is None
     apps = apps or global_apps
     Group = apps.get_model("auth", "Group")
