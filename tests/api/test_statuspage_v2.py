@@ -11,9 +11,9 @@ from django.utils import timezone
 from components.models import Component
 from incidents import services
 
-CAPTURE = Path("/work/shared/fixtures/statuspage/summary-github-2022-11-25.json")
-if not CAPTURE.exists():  # a checkout without the shared folder
-    CAPTURE = Path(__file__).resolve().parents[1] / "fixtures" / "statuspage" / CAPTURE.name
+# The capture lives in the shared folder beside the repository (../shared).
+REPO = Path(__file__).resolve().parents[2]
+CAPTURE = REPO.parent / "shared" / "fixtures" / "statuspage" / "summary-github-2022-11-25.json"
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 ENDPOINTS = {
