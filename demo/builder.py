@@ -34,6 +34,7 @@ from demo.catalogue import (
     POSTMORTEM,
     SCENARIOS,
     SEED,
+    STEP_BODIES,
     TEMPLATES,
     Scenario,
 )
@@ -181,14 +182,12 @@ class DemoBuilder:
                 S.RESOLVED,
             ],
         }[n_updates]
-        comp_list = ", ".join(names)
         offsets = sorted(rng.uniform(0.05, 0.95) for _ in plan[1:-1])
         times = [start] + [start + duration * f for f in offsets] + [start + duration]
         incident = None
         previous = None
         for status, at in zip(plan, times, strict=True):
             body, statuses = self.incident_step(status, previous, scenario, cause, worst, names)
-            body = body.format(components=comp_list)
             if incident is None:
                 incident = services.open_incident(
                     name=rng.choice(scenario.names),
@@ -216,38 +215,25 @@ class DemoBuilder:
     def incident_step(self, status, previous, scenario, cause, worst, names):
         """Body and component statuses for one step of an incident."""
         comps = {self.components[n].code: None for n in names}
+        texts = {
+            "symptom": scenario.symptom,
+            "cause": cause,
+            "fix": scenario.fix,
+            "components": ", ".join(names),
+        }
         if status == S.INVESTIGATING and previous is None:
             comps = {self.components[n].code: worst for n in names}
-            return (
-                f"We are investigating reports of {scenario.symptom}. "
-                "We will post an update within 30 minutes.",
-                comps,
-            )
-        if status == S.INVESTIGATING:
-            return (
-                "We are continuing to investigate. Affected: {components}. "
-                "Next update in 30 minutes.",
-                comps,
-            )
-        if status == S.IDENTIFIED:
-            if previous == S.IDENTIFIED:
-                return ("The fix is being rolled out region by region.", comps)
-            return (
-                f"The issue has been identified: {cause}. A fix is being implemented.",
-                comps,
-            )
-        if status == S.MONITORING:
-            if previous == S.MONITORING:
-                return ("Error rates are back to normal. We continue to monitor.", comps)
-            better = {
-                self.components[n].code: CS.DEGRADED_PERFORMANCE
-                if worst != CS.DEGRADED_PERFORMANCE
-                else CS.OPERATIONAL
-                for n in names
-            }
-            return ("A fix has been deployed and we are monitoring the results.", better)
-        # Resolved: None lets the resolve rule return them to operational.
-        return (f"This incident has been resolved. {scenario.fix}", comps)
+            key = "opening"
+        elif status == S.MONITORING and previous != S.MONITORING:
+            better = CS.DEGRADED_PERFORMANCE if worst != CS.DEGRADED_PERFORMANCE else CS.OPERATIONAL
+            comps = {self.components[n].code: better for n in names}
+            key = "monitoring"
+        elif status == previous and status in (S.IDENTIFIED, S.MONITORING):
+            key = f"{status}_again"
+        else:
+            # Resolved: None lets the resolve rule return them to operational.
+            key = str(status)
+        return STEP_BODIES[key].format_map(texts), comps
 
     def make_maintenance(self, start: datetime, room: timedelta):
         rng = self.rng

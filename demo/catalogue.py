@@ -270,6 +270,21 @@ SCENARIOS = [
     ),
 ]
 
+# What each step of an incident says: {symptom}, {cause} and {fix} come from its
+# scenario, {components} names the components it touches. Keyed by the step's status;
+# "_again" for a second update with the same status.
+STEP_BODIES = {
+    "opening": "We are investigating reports of {symptom}. "
+    "We will post an update within 30 minutes.",
+    "investigating": "We are continuing to investigate. Affected: {components}. "
+    "Next update in 30 minutes.",
+    "identified": "The issue has been identified: {cause}. A fix is being implemented.",
+    "identified_again": "The fix is being rolled out region by region.",
+    "monitoring": "A fix has been deployed and we are monitoring the results.",
+    "monitoring_again": "Error rates are back to normal. We continue to monitor.",
+    "resolved": "This incident has been resolved. {fix}",
+}
+
 MAINTENANCES = [
     (
         ("Managed Postgres", "Backups"),
