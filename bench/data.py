@@ -202,7 +202,7 @@ def _load(
 
     Returns counts and the seconds it took."""
     from components.models import Component, ComponentGroup, ComponentStatusChange
-    from incidents.models import Incident, IncidentUpdate, Postmortem
+    from incidents.models import Incident, IncidentUpdate, Postmortem, StatusChangeCause
     from incidents.services import IMPACT_OF_STATUS
     from statusportal.models import Revision
 
@@ -240,7 +240,6 @@ def _load(
             old_status=None,
             new_status=CS.OPERATIONAL,
             at=begin,
-            incident_update_id=None,
         )
     groups.flush()
     components.flush()
@@ -248,6 +247,7 @@ def _load(
     incidents = Table(Incident)
     updates = Table(IncidentUpdate)
     links = Table(Incident.components.through)
+    causes = Table(StatusChangeCause)
     postmortems = Table(Postmortem)
     slot = (now - timedelta(hours=1) - begin) / max(n_incidents, 1)
     update_id = link_id = postmortem_id = 0
@@ -297,8 +297,8 @@ def _load(
                     old_status=status_now[comp["id"]],
                     new_status=target,
                     at=at,
-                    incident_update_id=update_id,
                 )
+                causes.add(status_change_id=change_id, incident_update_id=update_id)
                 status_now[comp["id"]] = target
             updates.add(
                 id=update_id,
@@ -346,7 +346,7 @@ def _load(
                 updated_at=t0 + length,
             )
     # Django's foreign keys are DEFERRABLE INITIALLY DEFERRED: checked at commit.
-    for table in (incidents, updates, links, changes, postmortems):
+    for table in (incidents, updates, links, changes, causes, postmortems):
         table.flush()
     _reset_sequences(
         [

@@ -1,12 +1,15 @@
 """Operator console for the catalogue: groups, components and their status history.
 
 Support staff hold ``change_component_status`` but not ``change_component``: they may move
-a component's status (from the list or the change page) and nothing else about it. Every
-status change goes through ``Component.save``, which writes the history row.
+a component's status (from the list, the change page or a group's page) and nothing else
+about it. Every status change goes through ``Component.set_status``, which writes the
+history row; what caused a change is shown by the app that records it (incidents adds a
+"Caused by" column to the history).
 """
 
 from django.contrib import admin
 from django.db.models import Count
+from django.forms import BaseModelFormSet, ModelForm
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
@@ -34,6 +37,14 @@ def can_change_status(request: HttpRequest) -> bool:
     return can_edit_fully(request) or request.user.has_perm(STATUS_PERMISSION)
 
 
+def set_status_from(form: ModelForm) -> None:
+    """Move an existing component to the status chosen in ``form`` with ``set_status``
+    (which writes the history row), before the form's other fields are saved."""
+    component = form.instance
+    if component.pk is not None and "status" in form.changed_data:
+        component.set_status(component.status)
+
+
 class ComponentInline(admin.TabularInline):
     """A group's components, editable in place (names, order, flags)."""
 
@@ -54,6 +65,14 @@ class ComponentGroupAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_component_count=Count("components"))
+
+    def save_formset(self, request, form, formset: BaseModelFormSet, change: bool) -> None:
+        if formset.model is Component:
+            deleted = formset.deleted_forms if formset.can_delete else []
+            for component_form in formset.initial_forms:
+                if component_form not in deleted:
+                    set_status_from(component_form)
+        super().save_formset(request, form, formset, change)
 
     @admin.display(description="Components", ordering="_component_count")
     def component_count(self, group: ComponentGroup) -> int:
@@ -80,6 +99,11 @@ class ComponentAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return can_change_status(request)
 
+    def save_model(self, request, obj: Component, form: ModelForm, change: bool) -> None:
+        set_status_from(form)
+        if not change or set(form.changed_data) - {"status"}:
+            super().save_model(request, obj, form, change)  # a new one, or other fields
+
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
         if not can_edit_fully(request):
@@ -101,9 +125,9 @@ class ComponentAdmin(admin.ModelAdmin):
 class ComponentStatusChangeAdmin(admin.ModelAdmin):
     """The history is evidence (uptime is computed from it): nobody edits it by hand."""
 
-    list_display = ["at", "component", "old_status", "new_status", "cause"]
+    list_display = ["at", "component", "old_status", "new_status"]
     list_filter = ["new_status", "component"]
-    list_select_related = ["component", "incident_update__incident"]
+    list_select_related = ["component"]
     date_hierarchy = "at"
     search_fields = ["component__name"]
 
@@ -115,13 +139,3 @@ class ComponentStatusChangeAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-    @admin.display(description="Caused by")
-    def cause(self, change: ComponentStatusChange) -> str:
-        update = change.incident_update
-        if update is None:
-            return "—"
-        url = reverse("admin:incidents_incident_change", args=[update.incident_id])
-        return format_html(
-            '<a href="{}">{}</a> ({})', url, update.incident.name, update.get_status_display()
-        )

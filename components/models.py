@@ -1,7 +1,10 @@
 """The catalogue of what the page reports on: components, their groups, and every status
 change they went through (the source of uptime)."""
 
-from django.db import models
+from datetime import datetime
+from typing import Any
+
+from django.db import models, transaction
 from django.utils import timezone
 
 from statusportal.codes import CodeField
@@ -94,47 +97,60 @@ class Component(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args, **kwargs):
-        """Save, writing a ComponentStatusChange whenever the status differs from the
-        stored one, by whatever path (admin, API, service, shell) it was changed."""
-        old = getattr(self, "_stored_status", None)
-        created = self._state.adding
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; creating a component, or saving a status assigned directly (a form, the
+        shell), writes the history row as ``set_status`` does.
+
+        Our own code moves statuses with ``set_status``; this keeps the rule "every status
+        change has its row" for any other path. The previous status is read from the
+        database (locked), never remembered from when this object was loaded.
+        """
         update_fields = kwargs.get("update_fields")
-        if update_fields is not None and "status" in update_fields:
+        if update_fields is not None:
+            if "status" not in update_fields:
+                super().save(*args, **kwargs)  # the status is not written
+                return
             kwargs["update_fields"] = {*update_fields, "updated_at"}
-        super().save(*args, **kwargs)
-        if created or old != self.status:
-            ComponentStatusChange.objects.create(
-                component=self,
-                old_status=None if created else old,
-                new_status=self.status,
-                at=getattr(self, "_status_changed_at", None) or timezone.now(),
-                incident_update=getattr(self, "_status_cause", None),
-            )
-        self._stored_status = self.status
-        self._status_cause = None
-        self._status_changed_at = None
+        with transaction.atomic(savepoint=False):
+            stored = self.stored_status()
+            super().save(*args, **kwargs)
+            if stored != self.status:
+                self._write_change(stored, at=None)
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        # Remember the stored status so save() can write a history row on any change.
-        instance._stored_status = instance.__dict__.get("status")
-        return instance
+    def set_status(
+        self, status: str, *, at: datetime | None = None
+    ) -> "ComponentStatusChange | None":
+        """Move to ``status`` and write the history row, dated ``at`` (now by default).
 
-    def set_status(self, status, *, cause=None, at=None) -> bool:
-        """Move to ``status``, recording ``cause`` (an IncidentUpdate) in the history.
-
-        Saves only the status (and updated_at). Returns whether anything changed.
+        Saves only the status (and ``updated_at``); an unsaved component is created, with
+        its first row dated ``at``. Returns the new ComponentStatusChange, or None when the
+        stored status already was ``status``. Why it changed is the caller's business
+        (incidents link the row to the update that caused it).
         """
         status = self.Status(status)
-        if status == self.status:
-            return False
-        self.status = status
-        self._status_cause = cause
-        self._status_changed_at = at
-        self.save(update_fields=["status"])
-        return True
+        with transaction.atomic(savepoint=False):
+            stored = self.stored_status()
+            self.status = status
+            if stored == status:
+                return None
+            if self._state.adding:
+                super().save()
+            else:
+                super().save(update_fields=["status", "updated_at"])
+            return self._write_change(stored, at=at)
+
+    def stored_status(self) -> str | None:
+        """The status in the database, locking the row until the transaction ends (None
+        for a component not saved yet)."""
+        if self._state.adding or self.pk is None:
+            return None
+        rows = Component._base_manager.select_for_update().filter(pk=self.pk)
+        return rows.values_list("status", flat=True).first()
+
+    def _write_change(self, old: str | None, *, at: datetime | None) -> "ComponentStatusChange":
+        return ComponentStatusChange.objects.create(
+            component=self, old_status=old, new_status=self.status, at=at or timezone.now()
+        )
 
 
 SEVERITY = {
@@ -147,7 +163,11 @@ SEVERITY = {
 
 
 class ComponentStatusChange(models.Model):
-    """One status transition of a component; uptime is computed from these rows."""
+    """One status transition of a component; uptime is computed from these rows.
+
+    Written by ``Component.set_status`` (and by ``save`` for a component's creation or a
+    status assigned directly). What caused a change is recorded by the app that caused it
+    (``incidents.StatusChangeCause``): components know nothing of incidents."""
 
     component = models.ForeignKey(
         Component, on_delete=models.CASCADE, related_name="status_changes"
@@ -157,14 +177,6 @@ class ComponentStatusChange(models.Model):
     )
     new_status = models.CharField(max_length=32, choices=Component.Status.choices)
     at = models.DateTimeField(default=timezone.now, db_index=False)
-    incident_update = models.ForeignKey(
-        "incidents.IncidentUpdate",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="status_changes",
-        help_text="The incident update that caused the change, if any.",
-    )
 
     class Meta:
         verbose_name = "component status change"

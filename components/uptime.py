@@ -1,4 +1,5 @@
-"""Uptime of components, computed from their ComponentStatusChange rows (DESIGN "Uptime").
+"""Uptime of components, computed from their ComponentStatusChange rows (see
+docs/architecture.md, 'Component status history').
 
 A component's uptime over a window is ``100 * (1 - (major + 0.3 * partial) / covered)``
 where *major* and *partial* are the seconds spent in ``major_outage`` and
@@ -121,10 +122,6 @@ class ComponentUptime:
 
     component: Component
     days: list[DayUptime]
-
-    @property
-    def covered_seconds(self) -> float:
-        return sum(d.covered_seconds for d in self.days)
 
     @cached_property
     def percent(self) -> float | None:

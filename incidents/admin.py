@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from components.models import Component
-from incidents import services
+from incidents import services, status_history_admin  # noqa: F401 (registers the history)
 from incidents.admin_hooks import annotate_updates
 from incidents.forms import (
     INCIDENT_DETAIL_FIELDS,

@@ -6,7 +6,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from components.models import Component
+from components.models import Component, ComponentStatusChange
 from statusportal.codes import CodeField
 from statusportal.markdown import render_markdown
 
@@ -210,6 +210,35 @@ class IncidentUpdate(models.Model):
     @property
     def html(self) -> SafeString:
         return body_as_html(self.body, self.body_html)
+
+
+class StatusChangeCause(models.Model):
+    """The incident update that caused a component status change.
+
+    The history row belongs to components, which know nothing of incidents; the link
+    belongs here. ``post_update`` writes one for each status it changes; a change made
+    outside an incident (the console, the API) has none.
+    """
+
+    status_change = models.OneToOneField(
+        ComponentStatusChange,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="cause",
+    )
+    incident_update = models.ForeignKey(
+        IncidentUpdate,
+        on_delete=models.CASCADE,
+        related_name="status_change_causes",
+        help_text="The update whose posting changed the status.",
+    )
+
+    class Meta:
+        verbose_name = "status change cause"
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.status_change_id} caused by {self.incident_update}"
 
 
 def body_as_html(body: str, body_html: str) -> SafeString:

@@ -9,8 +9,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from components.models import Component
-from incidents.models import Incident, IncidentUpdate, Postmortem
-from incidents.signals import postmortem_published, public_content_changed, update_posted
+from incidents.models import Incident, IncidentUpdate, Postmortem, StatusChangeCause
+from incidents.signals import postmortem_published, update_posted
+from statusportal.errors import ConflictError
 
 Status = Incident.Status
 ComponentStatus = Component.Status
@@ -26,10 +27,6 @@ IMPACT_OF_STATUS = {
 
 DEFAULT_RESOLVED_BODY = "This incident has been resolved."
 DEFAULT_COMPLETED_BODY = "The scheduled maintenance has been completed."
-
-
-class ConflictError(ValidationError):
-    """The request is well-formed but the incident's state forbids it (HTTP 409)."""
 
 
 # Component changes: a mapping of component (or its code) to the new status, or to None
@@ -146,7 +143,6 @@ def save_details(incident: Incident, fields: list[str]) -> None:
         incident.impact = compute_impact(incident)
         update_fields.append("impact")
     incident.save(update_fields=update_fields)
-    public_content_changed.send(sender=Incident, instance=incident)
 
 
 @transaction.atomic
@@ -168,9 +164,9 @@ def post_update(
     3. apply the given component statuses; when the update resolves/completes, return the
        other affected components to what open incidents still claim (the resolve rule);
        when maintenance starts, put its components under maintenance; each change writes
-       a ComponentStatusChange pointing at the update;
+       a ComponentStatusChange, linked to the update by a StatusChangeCause;
     4. move the incident's status and timestamps, recompute its impact;
-    5. send ``update_posted`` (the outbox listens) and ``public_content_changed``.
+    5. send ``update_posted`` (the outbox listens).
     """
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     new_status = _check_status(incident.kind, status)
@@ -213,11 +209,12 @@ def post_update(
             else:
                 targets[component] = ComponentStatus.UNDER_MAINTENANCE
 
-    affected = []
+    affected, causes = [], []
     for component, target in sorted(targets.items(), key=lambda kv: (kv[0].position, kv[0].pk)):
         old = component.status
-        if target is not None:
-            component.set_status(target, cause=update, at=display_at)
+        change = component.set_status(target, at=display_at) if target is not None else None
+        if change is not None:
+            causes.append(StatusChangeCause(status_change=change, incident_update=update))
         if component in explicit or component.status != old:
             affected.append(
                 {
@@ -227,6 +224,7 @@ def post_update(
                     "new_status": str(component.status),
                 }
             )
+    StatusChangeCause.objects.bulk_create(causes)
     update.affected_components = affected
     update.save(update_fields=["affected_components"])
 
@@ -243,7 +241,6 @@ def post_update(
     incident.save()
 
     update_posted.send(sender=Incident, update=update, incident=incident)
-    public_content_changed.send(sender=Incident, instance=incident)
     return update
 
 
@@ -353,8 +350,6 @@ def save_postmortem_draft(incident: Incident, *, body: str, author=None) -> Post
     postmortem.body = body
     postmortem.author = postmortem.author or author
     postmortem.save(update_fields=["body", "author", "updated_at"])
-    if postmortem.is_published:
-        public_content_changed.send(sender=Postmortem, instance=postmortem)
     return postmortem
 
 
@@ -383,5 +378,4 @@ def publish_postmortem(incident: Incident, *, notify: bool = False, author=None)
     postmortem.save(update_fields=["published_at", "notify_subscribers", "author", "updated_at"])
     incident.save(update_fields=["updated_at"])
     postmortem_published.send(sender=Postmortem, postmortem=postmortem, notify=notify)
-    public_content_changed.send(sender=Postmortem, instance=postmortem)
     return postmortem

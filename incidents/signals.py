@@ -1,4 +1,4 @@
-"""What the incidents app announces; higher apps (subscriptions, caches) listen.
+"""What the incidents app announces; higher apps (subscriptions) listen.
 
 Each signal is sent inside the transaction that made the change, so a receiver that
 writes rows (the notification outbox) commits or rolls back with it. Receivers that talk
@@ -12,6 +12,3 @@ update_posted = Signal()
 
 # A postmortem was published. kwargs: postmortem (Postmortem), notify (bool).
 postmortem_published = Signal()
-
-# Anything shown on the public pages changed (components, incidents, updates, postmortems).
-public_content_changed = Signal()

@@ -6,7 +6,6 @@ in a deployment fails at start-up instead of silently falling back.
 """
 
 import os
-from datetime import timedelta
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -57,10 +56,6 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def env_seconds(name: str, default: int) -> timedelta:
-    return timedelta(seconds=env_int(name, default, minimum=0))
 
 
 def env_url(name: str, default: str = "", *, schemes: tuple[str, ...] = ()) -> str:

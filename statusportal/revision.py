@@ -1,6 +1,9 @@
 """Keep ``Revision`` in step with every write that changes the public pages, and read it
 cheaply.
 
+The core knows no app: each app names the models its pages show with ``track`` (and
+``track_m2m``) in its ``AppConfig.ready()``.
+
 Every public request needs the current revision (it is part of the cache key and the
 validators). Reading it costs a database round trip, which is most of the cost of a
 cache hit; so each process remembers it for ``STATUSPAGE_REVISION_TTL`` seconds (one by
@@ -13,6 +16,7 @@ import threading
 import time
 
 from django.conf import settings
+from django.db.models import Model
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from statusportal.models import Revision
@@ -67,13 +71,16 @@ def _bump(**kwargs):
     forget()
 
 
-def connect() -> None:
-    from components.models import Component, ComponentGroup
-    from incidents.models import Incident, IncidentUpdate, Postmortem
+def track(*models: type[Model]) -> None:
+    """Bump the revision whenever a row of one of ``models`` is saved or deleted. Each app
+    calls this from its ``AppConfig.ready()`` for the models the public pages show."""
+    for model in models:
+        label = model._meta.label
+        post_save.connect(_bump, sender=model, dispatch_uid=f"revision-save-{label}")
+        post_delete.connect(_bump, sender=model, dispatch_uid=f"revision-delete-{label}")
 
-    for model in (Component, ComponentGroup, Incident, IncidentUpdate, Postmortem):
-        post_save.connect(_bump, sender=model, dispatch_uid=f"revision-save-{model.__name__}")
-        post_delete.connect(_bump, sender=model, dispatch_uid=f"revision-del-{model.__name__}")
-    m2m_changed.connect(
-        _bump, sender=Incident.components.through, dispatch_uid="revision-incident-components"
-    )
+
+def track_m2m(through: type[Model]) -> None:
+    """Bump the revision when rows are added to or removed from a many-to-many relation
+    (``Model.field.through``)."""
+    m2m_changed.connect(_bump, sender=through, dispatch_uid=f"revision-m2m-{through._meta.label}")

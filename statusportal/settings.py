@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "components",
     "incidents",
     "subscriptions",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -1,10 +1,12 @@
 """The component console: status changes from the list and the change page write history;
-groups edit their components inline; the history is read-only."""
+groups edit their components inline; the history is read-only and names the incident
+update that caused each change."""
 
 import pytest
 from django.urls import reverse
 
 from components.models import Component, ComponentGroup, ComponentStatusChange
+from incidents import services
 
 CS = Component.Status
 
@@ -107,3 +109,37 @@ def test_history_cannot_be_edited_even_by_a_superuser(admin_client_, rest):
     assert ComponentStatusChange.objects.get(pk=change.pk).new_status == CS.OPERATIONAL
     delete = reverse("admin:components_componentstatuschange_delete", args=[change.pk])
     assert admin_client_.post(delete, {"post": "yes"}).status_code == 403
+
+
+@pytest.mark.parametrize("incidents", [1, 8])
+def test_history_names_the_incident_that_caused_each_change(
+    admin_client_, open_incident, rest, incidents, django_assert_max_num_queries
+):
+    for n in range(incidents):
+        services.resolve(open_incident(name=f"API errors {n}"))
+    rest.set_status(CS.PARTIAL_OUTAGE)  # by hand: no incident caused it
+    url = reverse("admin:components_componentstatuschange_changelist")
+    with django_assert_max_num_queries(8):  # the same for 1 incident or 8
+        response = admin_client_.get(url, {"component__id__exact": rest.pk})
+    assert response.status_code == 200
+    changes = list(response.context["cl"].result_list)
+    assert len(changes) == 1 + 2 * incidents + 1  # creation, each incident's two, by hand
+    html = response.content.decode()
+    last = rest.incidents.get(name=f"API errors {incidents - 1}")
+    link = reverse("admin:incidents_incident_change", args=[last.pk])
+    assert f'<a href="{link}">API errors {incidents - 1}</a> (Resolved)' in html
+    assert f'<a href="{link}">API errors {incidents - 1}</a> (Investigating)' in html
+    # The creation row and the change made by hand were caused by no update.
+    assert html.count('<td class="field-caused_by">—</td>') == 2
+
+
+def test_changing_status_on_the_change_page_writes_one_row(admin_client_, rest):
+    url = reverse("admin:components_component_change", args=[rest.pk])
+    data = {"name": "REST API v2", "status": CS.MAJOR_OUTAGE, "position": "1"}
+    data.update({"group": str(rest.group_id), "description": "", "showcase": "on"})
+    response = admin_client_.post(url, data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    rest.refresh_from_db()
+    assert (rest.name, rest.status) == ("REST API v2", CS.MAJOR_OUTAGE)
+    rows = rest.status_changes.order_by("pk").values_list("old_status", "new_status")
+    assert list(rows) == [(None, CS.OPERATIONAL), (CS.OPERATIONAL, CS.MAJOR_OUTAGE)]

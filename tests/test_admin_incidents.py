@@ -134,7 +134,7 @@ def test_posting_an_update_changes_components_and_tells_what_happened(
     }
     assert set(incident.components.all()) == {rest, graphql, website}
     assert ComponentStatusChange.objects.count() == history_before + 3
-    assert ComponentStatusChange.objects.filter(incident_update=update).count() == 3
+    assert ComponentStatusChange.objects.filter(cause__incident_update=update).count() == 3
     assert len(posted.calls) == 1
     assert messages_of(response) == [
         "Update posted (Identified); 3 components changed; subscribers will be notified."

@@ -9,9 +9,10 @@ from django.db.models import Count
 from django.urls import reverse
 
 from components.models import Component, ComponentGroup, ComponentStatusChange
+from demo.catalogue import DEMO_PASSWORD, DEMO_USERNAME
 from incidents.models import Incident, IncidentUpdate, Postmortem
 from incidents.signals import update_posted
-from statusportal import demo
+from subscriptions.models import Subscriber
 
 SMALL = ["--incidents", "30", "--subscribers", "5"]
 
@@ -62,8 +63,8 @@ def test_loaddemo_builds_a_believable_page_without_notifying(client):
         "Webhooks"
     ]
     # The demo operator is Support staff, not a superuser, and can use the console.
-    user = get_user_model().objects.get(username=demo.DEMO_USERNAME)
-    assert user.check_password(demo.DEMO_PASSWORD)
+    user = get_user_model().objects.get(username=DEMO_USERNAME)
+    assert user.check_password(DEMO_PASSWORD)
     assert user.is_staff and not user.is_superuser
     client.force_login(user)
     assert client.get(reverse("admin:incidents_incident_changelist")).status_code == 200
@@ -98,15 +99,13 @@ def test_reset_rebuilds_the_same_page():
     assert "reset:" in output
     assert snapshot() == first  # seeded: the same page again
     assert not Component.objects.filter(name="Leftover").exists()
-    assert get_user_model().objects.filter(username=demo.DEMO_USERNAME).count() == 1
+    assert get_user_model().objects.filter(username=DEMO_USERNAME).count() == 1
 
 
 @pytest.mark.django_db
 def test_subscribers_are_active_and_were_not_emailed(
     mailoutbox, django_capture_on_commit_callbacks
 ):
-    from subscriptions.models import Subscriber
-
     # Run what would happen after commit (enqueued notifications) too.
     with django_capture_on_commit_callbacks(execute=True):
         loaddemo("--incidents", "10", "--subscribers", "20")

@@ -27,10 +27,16 @@ def test_every_status_change_writes_a_history_row_by_any_path(rest):
     ]
 
 
-def test_set_status_reports_whether_anything_changed(rest):
-    assert rest.set_status(S.MAJOR_OUTAGE) is True
-    assert rest.set_status(S.MAJOR_OUTAGE) is False
+def test_set_status_returns_the_history_row_it_wrote_or_none(rest):
+    change = rest.set_status(S.MAJOR_OUTAGE)
+    assert (change.component, change.old_status, change.new_status) == (
+        rest,
+        S.OPERATIONAL,
+        S.MAJOR_OUTAGE,
+    )
+    assert rest.set_status(S.MAJOR_OUTAGE) is None
     assert ComponentStatusChange.objects.filter(component=rest).count() == 2
+    assert Component.objects.get(pk=rest.pk).status == S.MAJOR_OUTAGE
 
 
 def test_worst_status_ranks_outages_above_maintenance():

@@ -36,7 +36,7 @@ def test_opening_an_incident_posts_its_first_update_and_applies_statuses(rest, g
     assert status_of(graphql) == S.DEGRADED_PERFORMANCE
     change = rest.status_changes.latest()
     assert (change.old_status, change.new_status) == (S.OPERATIONAL, S.MAJOR_OUTAGE)
-    assert change.incident_update == update
+    assert change.cause.incident_update == update
     assert {e["code"]: e["new_status"] for e in update.affected_components} == {
         rest.code: "major_outage",
         graphql.code: "degraded_performance",
@@ -105,7 +105,7 @@ def test_resolving_returns_components_to_operational(open_incident, rest, graphq
     assert status_of(rest) == S.OPERATIONAL
     assert status_of(graphql) == S.OPERATIONAL
     assert {e["code"] for e in update.affected_components} == {rest.code, graphql.code}
-    assert rest.status_changes.latest().incident_update == update
+    assert rest.status_changes.latest().cause.incident_update == update
 
 
 def test_resolving_keeps_the_worst_status_another_open_incident_claims(

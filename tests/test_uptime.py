@@ -1,4 +1,4 @@
-"""DESIGN "Uptime": per-day uptime from ComponentStatusChange rows, in the page time zone."""
+"""Per-day uptime from ComponentStatusChange rows, in the page time zone."""
 
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo

@@ -1,5 +1,8 @@
 """Components and groups as the REST API shows and accepts them."""
 
+from typing import Any
+
+from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -34,6 +37,16 @@ class ComponentSerializer(TimestampedModelSerializer):
             "updated_at",
         ]
         read_only_fields = ["code", "created_at", "updated_at"]
+
+    @transaction.atomic
+    def update(self, instance: Component, validated_data: dict[str, Any]) -> Component:
+        # The status moves through set_status (its history row); the rest saves as usual.
+        status = validated_data.pop("status", None)
+        if validated_data:
+            instance = super().update(instance, validated_data)
+        if status is not None:
+            instance.set_status(status)
+        return instance
 
 
 class ComponentGroupSerializer(TimestampedModelSerializer):

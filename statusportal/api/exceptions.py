@@ -2,10 +2,11 @@
 
 DRF already answers its own exceptions (400 with ``{field: [messages]}``, 401, 403, 404,
 405, 415, 429 with ``{"detail": message}``). This handler adds the errors of the service
-layer, so views can call ``incidents.services`` without catching anything:
+layer, so views can call the apps' services without catching anything:
 
 - django ``ValidationError`` → 400 with the same ``{field: [messages]}`` shape;
-- ``ConflictError`` (the incident's state forbids the change) → 409, same shape.
+- ``statusportal.errors.ConflictError`` (the object's state forbids the change) → 409,
+  same shape.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -13,7 +14,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from incidents.services import ConflictError
+from statusportal.errors import ConflictError
 
 
 def error_messages(exc: DjangoValidationError) -> dict[str, list[str]]:

@@ -7,8 +7,8 @@ from statusportal.timefmt import iso_ms
 
 
 class IsoMsDateTimeField(serializers.DateTimeField):
-    """Writes ``2021-09-09T23:34:00.000Z`` (UTC, milliseconds), as DESIGN asks of JSON;
-    reads any ISO-8601 time with an offset."""
+    """Writes ``2021-09-09T23:34:00.000Z`` (UTC, milliseconds), the one timestamp
+    format of our JSON (Statuspage clients parse it); reads any ISO-8601 time with an offset."""
 
     def to_representation(self, value):
         if value is None or isinstance(value, str):

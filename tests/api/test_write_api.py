@@ -35,7 +35,7 @@ def test_opening_an_incident_changes_components_and_answers_the_incident(support
     rest.refresh_from_db()
     assert rest.status == "major_outage"
     change = ComponentStatusChange.objects.filter(component=rest).first()
-    assert change.incident_update.incident == incident
+    assert change.cause.incident_update.incident == incident
     assert incident.updates.get().author.username == "sam"
 
 

@@ -51,11 +51,11 @@ def page_data(settings):
         components={website.code: S.DEGRADED_PERFORMANCE},
         display_at=now - timedelta(days=1, hours=2),
     )
-    ComponentStatusChange.objects.filter(incident_update__incident=yesterday).update(
+    ComponentStatusChange.objects.filter(cause__incident_update__incident=yesterday).update(
         at=now - timedelta(days=1, hours=2)
     )
     services.resolve(yesterday)
-    ComponentStatusChange.objects.filter(incident_update__incident=yesterday).exclude(
+    ComponentStatusChange.objects.filter(cause__incident_update__incident=yesterday).exclude(
         new_status=S.DEGRADED_PERFORMANCE
     ).update(at=now - timedelta(days=1))
     incident = services.open_incident(

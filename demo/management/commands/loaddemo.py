@@ -5,15 +5,16 @@ import time
 from django.core.management.base import BaseCommand, CommandParser
 
 from components.models import Component
+from demo import builder
+from demo.catalogue import DEMO_PASSWORD, DEMO_USERNAME, SEED
 from incidents.models import Incident
-from statusportal import demo
 
 
 class Command(BaseCommand):
     help = (
         "Load demo data: 6 groups and 25 components, two years of incidents and "
         "maintenance, one active incident, one upcoming maintenance, subscribers, and the "
-        f"Support staff login {demo.DEMO_USERNAME} / {demo.DEMO_PASSWORD}. Does nothing if "
+        f"Support staff login {DEMO_USERNAME} / {DEMO_PASSWORD}. Does nothing if "
         "the portal already has components or incidents, unless --reset."
     )
 
@@ -36,13 +37,13 @@ class Command(BaseCommand):
             default=300,
             help="How many demo subscribers to create (default 300).",
         )
-        parser.add_argument("--seed", type=int, default=demo.SEED, help="Random seed.")
+        parser.add_argument("--seed", type=int, default=SEED, help="Random seed.")
 
     def handle(self, *args, reset: bool, incidents: int, subscribers: int, seed: int, **kw):
         if incidents < 1 or subscribers < 0:
             self.stderr.write("--incidents must be at least 1 and --subscribers at least 0.")
             raise SystemExit(2)
-        if demo.is_loaded() and not reset:
+        if builder.is_loaded() and not reset:
             self.stdout.write(
                 f"The portal already has data ({Component.objects.count()} components, "
                 f"{Incident.objects.count()} incidents): nothing to do. "
@@ -51,12 +52,12 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         if reset:
-            demo.reset(self.stdout.write)
-        demo.load(self.stdout.write, incidents=incidents, subscribers=subscribers, seed=seed)
+            builder.reset(self.stdout.write)
+        builder.load(self.stdout.write, incidents=incidents, subscribers=subscribers, seed=seed)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo loaded in {time.monotonic() - started:.1f}s. Operator login: "
-                f"{demo.DEMO_USERNAME} / {demo.DEMO_PASSWORD} (Support staff; no superuser "
+                f"{DEMO_USERNAME} / {DEMO_PASSWORD} (Support staff; no superuser "
                 "is created — use `manage.py createsuperuser` for one)."
             )
         )
