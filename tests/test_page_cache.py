@@ -203,6 +203,13 @@ def closed_redis():
     return f"redis://127.0.0.1:{free_port()}/3"
 
 
+def test_a_cache_call_gives_up_within_a_fraction_of_a_second():
+    # What bounds a reader's wait when the cache server hangs: the socket timeouts.
+    options = cache_config("redis://127.0.0.1:6379/3")["OPTIONS"]
+    assert options["SOCKET_CONNECT_TIMEOUT"] <= pagecache.SLOW_SECONDS
+    assert options["SOCKET_TIMEOUT"] <= pagecache.SLOW_SECONDS
+
+
 @pytest.mark.parametrize("redis", ["closed_redis", "silent_redis"])
 def test_pages_answer_from_the_database_when_the_cache_is_unreachable(
     client, incident, caplog, request, redis
@@ -213,12 +220,11 @@ def test_pages_answer_from_the_database_when_the_cache_is_unreachable(
         caplog.at_level(logging.WARNING, logger="statusportal.cache"),
     ):
         for path in all_pages(incident):
-            started = time.monotonic()
             response = client.get(path)
-            elapsed = time.monotonic() - started
             assert response.status_code == 200, path
-            assert elapsed < 2, f"{path} took {elapsed:.2f}s"
             assert b"API errors" in response.content or path == "/uptime/"
+            # The first failure opened the breaker: no page after it waits on the cache.
+            assert pagecache.breaker.is_open(), path
         # Fresh content still shows up (the cache being down cannot serve stale pages).
         services.post_update(incident, status="identified", body="Found it.")
         assert b"Found it." in client.get(f"/incidents/{incident.code}/").content
@@ -228,14 +234,24 @@ def test_pages_answer_from_the_database_when_the_cache_is_unreachable(
     assert len([m for m in messages if "page cache unavailable" in m]) == 1
 
 
-def test_after_a_cache_failure_requests_skip_the_cache_for_a_while(client, incident, silent_redis):
-    with override_settings(CACHES={"default": cache_config(silent_redis)}):
-        client.get("/")  # pays one timeout and opens the breaker
-        assert pagecache.breaker.is_open()
-        started = time.monotonic()
-        for _ in range(5):
-            assert client.get("/").status_code == 200
-        assert time.monotonic() - started < 1.5  # no more socket timeouts
+def test_after_a_cache_failure_requests_skip_the_cache_for_a_while(client, incident):
+    server = SilentServer()
+    try:
+        with override_settings(
+            CACHES={"default": cache_config(f"redis://127.0.0.1:{server.port}/3")}
+        ):
+            client.get("/")  # pays one timeout and opens the breaker
+            assert pagecache.breaker.is_open()
+            time.sleep(0.2)  # let the server thread take any connection still in its backlog
+            tried = len(server.connections)
+            assert tried >= 1
+            for _ in range(5):
+                assert client.get("/").status_code == 200
+            time.sleep(0.2)
+            # Nobody knocked on the hung server again: no reader paid another timeout.
+            assert len(server.connections) == tried
+    finally:
+        server.close()
 
 
 def test_pages_use_a_real_redis_cache(client, incident, django_assert_num_queries):
