@@ -5,6 +5,7 @@ page, the resolve action, postmortems, the list page."""
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
@@ -571,3 +572,150 @@ def test_incident_page_query_count_does_not_grow_with_the_timeline(
         response = staff_client.get(post_url(incident))
     assert response.status_code == 200
     assert len(response.context["timeline"]) == updates
+
+
+# -- the "Post an update" page, the details page, corrections ---------------------------
+
+
+def test_post_page_lists_every_component_with_its_current_status(
+    staff_client, open_incident, rest, graphql, website
+):
+    incident = open_incident(components={rest.code: CS.MAJOR_OUTAGE, graphql.code: None})
+    IncidentTemplate.objects.create(name="Fixed", body="A fix is out.", status="monitoring")
+    response = staff_client.get(post_url(incident))
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert [row.component for row in form.affected_rows] == [rest, graphql]
+    assert [row.component for row in form.other_rows] == [website]
+    html = response.content.decode()
+    for component in (rest, graphql, website):
+        assert f'name="component_{component.code}"' in html
+    assert '<span class="badge cstatus-major_outage">Major outage</span>' in html
+    assert "?template=" in html and "Fixed" in html
+    assert 'value="Post update"' in html
+
+
+def test_list_names_open_the_incident_on_post_an_update(staff_client, open_incident):
+    incident = open_incident(name="Login failures")
+    html = staff_client.get(reverse("admin:incidents_incident_changelist")).content.decode()
+    assert f'<a href="{post_url(incident)}">Login failures</a>' in html
+    assert f'href="{change_url(incident)}"' not in html
+
+
+def test_refused_post_keeps_what_was_typed(staff_client, open_incident, website, posted):
+    incident = open_incident()
+    posted.calls.clear()
+    before = row_counts()
+    data = form_data(
+        incident,
+        update_status="identified",
+        update_body="Found the bad *deploy*.",
+        notify=None,
+        display_at_0="2999-01-01",
+        display_at_1="10:00",
+        **{f"component_{website.code}": CS.PARTIAL_OUTAGE},
+    )
+    response = staff_client.post(post_url(incident), data)
+    assert response.status_code == 200
+    assert "cannot be dated in the future" in response.content.decode()
+    form = response.context["form"]
+    assert form["update_status"].value() == "identified"
+    assert form["update_body"].value() == "Found the bad *deploy*."
+    assert form[f"component_{website.code}"].value() == CS.PARTIAL_OUTAGE
+    assert not form["notify"].value()
+    html = response.content.decode()
+    assert "Found the bad *deploy*.</textarea>" in html
+    assert row_counts() == before
+    assert posted.calls == []
+
+
+def test_stale_form_keeps_what_was_typed(staff_client, open_incident):
+    incident = open_incident()
+    seen = incident.updates.get().pk
+    services.post_update(incident, status="identified", body="Someone else's update.")
+    data = form_data(
+        incident, update_status="monitoring", update_body="My update.", last_seen_update=seen
+    )
+    response = staff_client.post(post_url(incident), data)
+    assert response.status_code == 200
+    assert "Someone posted an update since you opened this page" in response.content.decode()
+    assert response.context["form"]["update_body"].value() == "My update."
+    assert "Someone else&#x27;s update." in response.content.decode()  # in the timeline
+    assert incident.updates.count() == 2
+
+
+def test_completed_maintenance_page_takes_no_more_updates(staff_client, rest):
+    start = timezone.now() - timedelta(hours=3)
+    maintenance = services.open_incident(
+        name="Database upgrade",
+        kind=Incident.Kind.MAINTENANCE,
+        status="scheduled",
+        body="Planned.",
+        scheduled_for=start,
+        scheduled_until=start + timedelta(hours=1),
+        display_at=start - timedelta(days=1),
+    )
+    services.resolve(maintenance)
+    html = staff_client.get(post_url(maintenance, "maintenance")).content.decode()
+    assert "it takes no more updates" in html
+    assert 'value="Post update"' not in html
+    assert "Timeline" in html
+
+
+def test_change_page_saves_details_only_and_returns_to_the_incident(
+    staff_client, open_incident, posted
+):
+    incident = open_incident(name="API errors")
+    posted.calls.clear()
+    page = staff_client.get(change_url(incident))
+    assert page.status_code == 200
+    assert set(page.context["adminform"].form.fields) == {"name", "impact_override"}
+    assert f'href="{post_url(incident)}"' in page.content.decode()
+    response = staff_client.post(
+        change_url(incident), {"name": "API errors (EU)", "impact_override": "minor"}
+    )
+    assert response.status_code == 302
+    assert response.url == post_url(incident)
+    incident.refresh_from_db()
+    assert incident.name == "API errors (EU)"
+    assert incident.impact == Incident.Impact.MINOR  # recomputed from the override
+    assert incident.updates.count() == 1
+    assert posted.calls == []
+
+
+def test_adding_maintenance_without_a_window_is_refused_by_the_service(staff_client, rest):
+    before = row_counts()
+    response = staff_client.post(
+        reverse("admin:incidents_maintenance_add"),
+        {"name": "Someday", "update_status": "scheduled", "update_body": "Planned."},
+    )
+    assert response.status_code == 200
+    assert "Maintenance needs a scheduled start and end." in response.content.decode()
+    assert response.context["form"]["update_body"].value() == "Planned."
+    assert row_counts() == before
+
+
+def test_an_empty_correction_is_refused_and_changes_nothing(staff_client, open_incident, posted):
+    incident = open_incident(body="We are lookign into it.")
+    update = incident.updates.get()
+    response = staff_client.post(correct_url(update), {"body": "  "})
+    assert response.status_code == 200
+    assert "Write a message for this update." in response.content.decode()
+    update.refresh_from_db()
+    assert update.body == "We are lookign into it."
+
+
+def test_correcting_needs_the_permission_to_change_updates(
+    client, open_incident, django_user_model
+):
+    incident = open_incident(body="We are lookign into it.")
+    update = incident.updates.get()
+    user = django_user_model.objects.create_user("carl", password="x", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_incident", "change_incident"])
+    )
+    client.force_login(user)
+    assert client.post(correct_url(update), {"body": "Fixed."}).status_code == 403
+    assert "Correct the text" not in client.get(post_url(incident)).content.decode()
+    update.refresh_from_db()
+    assert update.body == "We are lookign into it."
