@@ -52,6 +52,16 @@ class MaintenanceStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+# The incident's own details, edited on the change page (and given on the add page);
+# status, components and timestamps move only by posting updates.
+INCIDENT_FIELDSETS = [
+    (None, {"fields": ["name"]}),
+    ("Advanced", {"classes": ["collapse"], "fields": ["impact_override"]}),
+]
+SCHEDULE = ["scheduled_for", "scheduled_until", "auto_start", "auto_complete", "remind_before"]
+MAINTENANCE_FIELDSETS = [(None, {"fields": ["name"]}), ("Schedule", {"fields": SCHEDULE})]
+
+
 def short_time(value) -> str:
     """``2026-11-23 14:05``: compact enough for a list column, in the admin's time zone."""
     if value is None:
@@ -81,11 +91,7 @@ class IncidentAdmin(admin.ModelAdmin):
     ordering = ["-started_at", "-pk"]
     actions = ["resolve_selected"]
     list_per_page = 50
-    # The incident's own details; status, components and timestamps move by posting updates.
-    fieldsets = [
-        (None, {"fields": ["name"]}),
-        ("Advanced", {"classes": ["collapse"], "fields": ["impact_override"]}),
-    ]
+    fieldsets = INCIDENT_FIELDSETS
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
         # A fixed number of queries for the list: last update by aggregate, components
@@ -159,6 +165,12 @@ class IncidentAdmin(admin.ModelAdmin):
         return request.user.has_perm("incidents.resolve_incident")
 
     # -- details (the change page) ------------------------------------------------------
+    def get_fieldsets(self, request: HttpRequest, obj: Incident | None = None):
+        # The incident list holds maintenance too: its details are its schedule.
+        if obj is not None and obj.is_maintenance:
+            return MAINTENANCE_FIELDSETS
+        return super().get_fieldsets(request, obj)
+
     def save_model(self, request, obj, form, change) -> None:
         # Only the change page saves through here (the add page is admin_views').
         services.save_details(obj, form.changed_data)
@@ -228,21 +240,7 @@ class MaintenanceAdmin(IncidentAdmin):
     list_filter = [OpenFilter, MaintenanceStatusFilter, "scheduled_for"]
     ordering = ["-scheduled_for", "-pk"]
     actions = ["complete_selected"]
-    fieldsets = [
-        (None, {"fields": ["name"]}),
-        (
-            "Schedule",
-            {
-                "fields": [
-                    "scheduled_for",
-                    "scheduled_until",
-                    "auto_start",
-                    "auto_complete",
-                    "remind_before",
-                ]
-            },
-        ),
-    ]
+    fieldsets = MAINTENANCE_FIELDSETS
 
     def extra_urls(self, info: str) -> list[URLPattern]:
         return []  # no postmortems for maintenance
