@@ -181,11 +181,12 @@ def _page_context(
     admin_form = helpers.AdminForm(
         form, list(model_admin.get_fieldsets(request)) if add else [], {}
     )
-    if add:
-        title = "Schedule maintenance" if model_admin.kind == Incident.Kind.MAINTENANCE else ""
-        title = title or "Open an incident"
-    else:
+    if incident is not None:
         title = str(incident)
+    elif model_admin.kind == Incident.Kind.MAINTENANCE:
+        title = "Schedule maintenance"
+    else:
+        title = "Open an incident"
     user = request.user
     postmortem_url = None
     if (

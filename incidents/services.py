@@ -4,6 +4,9 @@ functions; each runs in one transaction and either does everything or nothing.
 A refusal is a ``ValidationError`` keyed by the argument it concerns (``status``, ``body``,
 ``components``, ``display_at``...), or a ``ConflictError`` when the incident's state forbids
 the change; callers show it as it is (see docs/architecture.md, 'The update service').
+
+One concern, kept in one module although it passes 400 lines: every rule about how an
+incident may change, so that a reader finds all of them in one place.
 """
 
 from collections.abc import Iterable, Mapping
