@@ -1,46 +1,27 @@
 """The operator console for incidents, maintenance, postmortems and templates.
 
-Built for use during an outage: the incident page opens on "Post an update", the list
-shows what is unresolved, and every write goes through ``incidents.services`` (the same
-functions the API and the scheduler call). When a service refuses (a ValidationError or
-ConflictError), the form shows why and nothing is saved.
+Built for use during an outage: the list shows what is unresolved and its names open each
+incident on "Post an update"; the add page opens an incident with its first update. Those
+pages, the correction of a posted text and the postmortem editor are plain form views in
+``incidents.admin_views``; the change page edits only the incident's own details. Every
+write goes through ``incidents.services`` (the same functions the API and the scheduler
+call). See docs/architecture.md, 'The operator console'.
 """
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Max, Prefetch
-from django.forms.models import BaseInlineFormSet
-from django.http import HttpRequest, HttpResponseRedirect
+from django.db.models import Max, Prefetch, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
 from components.models import Component
-from incidents import services, status_history_admin  # noqa: F401 (registers the history)
-from incidents.admin_hooks import annotate_updates
-from incidents.forms import (
-    INCIDENT_DETAIL_FIELDS,
-    MAINTENANCE_DETAIL_FIELDS,
-    IncidentForm,
-    Outcome,
-    PostmortemForm,
-)
-from incidents.models import Incident, IncidentTemplate, IncidentUpdate, Maintenance, Postmortem
-from statusportal.markdown import render_markdown
-
-ComponentStatus = Component.Status
-
-
-class ServiceRefused(Exception):
-    """Raised out of save_model to abort the admin's transaction; carries the service's
-    error so that the form can be shown again with it."""
-
-    def __init__(self, error: ValidationError):
-        super().__init__(error)
-        self.error = error
+from incidents import admin_views, services, status_history_admin  # noqa: F401 (registers the history)
+from incidents.models import Incident, IncidentTemplate, Maintenance, Postmortem
 
 
 class OpenFilter(admin.SimpleListFilter):
@@ -71,28 +52,14 @@ class MaintenanceStatusFilter(admin.SimpleListFilter):
         return queryset
 
 
-class TimelineFormSet(BaseInlineFormSet):
-    """The posted updates, newest first, each carrying what the page shows beside it:
-    the component changes it made and the plug-ins' annotations (admin_hooks)."""
-
-    def get_queryset(self):
-        if not hasattr(self, "_timeline"):
-            updates = list(super().get_queryset().select_related("author"))
-            notes = annotate_updates(updates)
-            for update in updates:
-                update.admin_annotations = notes.get(update.pk, [])
-                update.admin_body_html = render_markdown(update.body)
-                update.admin_changes = [
-                    {
-                        "name": entry.get("name", entry.get("code")),
-                        "old": _status_label(entry.get("old_status")),
-                        "new": _status_label(entry.get("new_status")),
-                        "changed": entry.get("old_status") != entry.get("new_status"),
-                    }
-                    for entry in update.affected_components or ()
-                ]
-            self._timeline = updates
-        return self._timeline
+# The incident's own details, edited on the change page (and given on the add page);
+# status, components and timestamps move only by posting updates.
+INCIDENT_FIELDSETS = [
+    (None, {"fields": ["name"]}),
+    ("Advanced", {"classes": ["collapse"], "fields": ["impact_override"]}),
+]
+SCHEDULE = ["scheduled_for", "scheduled_until", "auto_start", "auto_complete", "remind_before"]
+MAINTENANCE_FIELDSETS = [(None, {"fields": ["name"]}), ("Schedule", {"fields": SCHEDULE})]
 
 
 def short_time(value) -> str:
@@ -102,39 +69,13 @@ def short_time(value) -> str:
     return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
 
 
-def _status_label(value: str | None) -> str:
-    if value in ComponentStatus.values:
-        return ComponentStatus(value).label
-    return value or "—"
-
-
-class TimelineInline(admin.StackedInline):
-    """Posted updates. Only the text of a body can be corrected (a typo); that saves the
-    body alone and never posts or notifies again."""
-
-    model = IncidentUpdate
-    formset = TimelineFormSet
-    fields = ["body"]
-    extra = 0
-    can_delete = False
-    verbose_name_plural = "Timeline"
-    template = "admin/incidents/incident/timeline.html"
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False  # updates are posted with the form above, through the service
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
-
 @admin.register(Incident)
 class IncidentAdmin(admin.ModelAdmin):
-    form = IncidentForm
     kind = Incident.Kind.INCIDENT
     change_form_template = "admin/incidents/incident/change_form.html"
     change_list_template = "admin/incidents/incident/change_list.html"
     list_display = [
-        "name",
+        "name_link",
         "kind",
         "status_badge",
         "impact_badge",
@@ -142,16 +83,17 @@ class IncidentAdmin(admin.ModelAdmin):
         "started",
         "last_update",
     ]
+    # The name column links to "Post an update", the page an operator wants at 3 a.m.
+    list_display_links = None
     list_filter = [OpenFilter, "kind", "impact", "started_at"]
     search_fields = ["name", "updates__body"]
     search_help_text = "Search incident names and the text of their updates."
     ordering = ["-started_at", "-pk"]
     actions = ["resolve_selected"]
-    inlines = [TimelineInline]
     list_per_page = 50
+    fieldsets = INCIDENT_FIELDSETS
 
-    # -- list ------------------------------------------------------------------------
-    def get_queryset(self, request):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Incident]:
         # A fixed number of queries for the list: last update by aggregate, components
         # by one prefetch.
         return (
@@ -167,6 +109,12 @@ class IncidentAdmin(admin.ModelAdmin):
                 )
             )
         )
+
+    # -- list columns -------------------------------------------------------------------
+    @admin.display(description="Name", ordering="name")
+    def name_link(self, incident: Incident) -> str:
+        url = admin_views.admin_url(self, "post", incident.pk)
+        return format_html('<a href="{}">{}</a>', url, incident.name)
 
     @admin.display(description="Affected components")
     def affected_components(self, incident: Incident) -> str:
@@ -196,8 +144,9 @@ class IncidentAdmin(admin.ModelAdmin):
     def last_update(self, incident: Incident) -> str:
         return short_time(incident.last_update_at)
 
+    # -- actions ------------------------------------------------------------------------
     @admin.action(description="Resolve selected incidents", permissions=["resolve"])
-    def resolve_selected(self, request, queryset):
+    def resolve_selected(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         try:
             with transaction.atomic():
                 count = services.resolve_many(queryset, author=request.user)
@@ -212,190 +161,76 @@ class IncidentAdmin(admin.ModelAdmin):
             text += f" {skipped} already closed, left as they were."
         self.message_user(request, text, messages.SUCCESS)
 
-    def has_resolve_permission(self, request) -> bool:
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("incidents.resolve_incident")
 
-    # -- change form -----------------------------------------------------------------
-    def kind_of(self, obj) -> str:
-        return obj.kind if obj is not None else self.kind
+    # -- details (the change page) ------------------------------------------------------
+    def get_fieldsets(self, request: HttpRequest, obj: Incident | None = None):
+        # The incident list holds maintenance too: its details are its schedule.
+        if obj is not None and obj.is_maintenance:
+            return MAINTENANCE_FIELDSETS
+        return super().get_fieldsets(request, obj)
 
-    def get_fieldsets(self, request, obj=None):
-        if self.kind_of(obj) == Incident.Kind.MAINTENANCE:
-            if obj is None:
-                return [
-                    (None, {"fields": ["name"]}),
-                    ("Schedule", {"fields": MAINTENANCE_DETAIL_FIELDS[1:]}),
-                ]
-            return [("Details and schedule", {"fields": MAINTENANCE_DETAIL_FIELDS})]
-        if obj is None:
-            return [
-                (None, {"fields": ["name"]}),
-                ("Advanced", {"classes": ["collapse"], "fields": ["impact_override"]}),
-            ]
-        return [("Details", {"classes": ["collapse"], "fields": INCIDENT_DETAIL_FIELDS})]
+    def save_model(self, request, obj, form, change) -> None:
+        # Only the change page saves through here (the add page is admin_views').
+        services.save_details(obj, form.changed_data)
 
-    def get_inlines(self, request, obj):
-        return [] if obj is None else self.inlines
+    def response_post_save_change(self, request, obj) -> HttpResponseRedirect:
+        # Back to the incident's page rather than the list.
+        return HttpResponseRedirect(admin_views.admin_url(self, "post", obj.pk))
 
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change, **kwargs)
-        attrs = {
-            "request": request,
-            "kind": self.kind_of(obj),
-            "service_error": getattr(request, "_incident_service_error", None),
-        }
-        return type(form.__name__, (form,), attrs)
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ServiceRefused as refused:
-            # super() ran in a transaction that the exception rolled back: nothing was
-            # saved. Validate the same POST again, this time with the service's error.
-            request._incident_service_error = refused.error
-            return super().changeform_view(request, object_id, form_url, extra_context)
-
-    def save_model(self, request, obj, form, change):
-        try:
-            if change:
-                outcome = form.apply(author=request.user)
-            else:
-                incident, outcome = form.open(author=request.user)
-                obj.pk = incident.pk
-                obj._state.adding = False
-                obj.refresh_from_db()
-        except ValidationError as exc:
-            raise ServiceRefused(exc) from exc
-        request._incident_outcome = outcome
-
-    def save_related(self, request, form, formsets, change):
-        # The incident's components move only through the service; nothing else here.
-        for formset in formsets:
-            self.save_formset(request, form, formset, change)
-
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not IncidentUpdate:
-            return super().save_formset(request, form, formset, change)
-        # Body corrections: save the body alone, with no signal of a new update, so
-        # that nobody is notified again.
-        formset.new_objects, formset.deleted_objects, formset.changed_objects = [], [], []
-        for update_form in formset.initial_forms:
-            if update_form.has_changed():
-                update = update_form.instance
-                update.save(update_fields=["body", "updated_at"])
-                formset.changed_objects.append((update, ["body"]))
-        outcome = getattr(request, "_incident_outcome", None)
-        if outcome is not None:
-            outcome.corrected_bodies = len(formset.changed_objects)
-
-    def _outcome_message(self, request) -> str:
-        outcome: Outcome = getattr(request, "_incident_outcome", None) or Outcome()
-        return outcome.message()
-
-    def response_add(self, request, obj, post_url_continue=None):
-        self.message_user(request, self._outcome_message(request), messages.SUCCESS)
-        opts = self.opts
-        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
-        return HttpResponseRedirect(url)
-
-    def response_change(self, request, obj):
-        # Stay on the incident: the operator sees the new update in the timeline.
-        self.message_user(request, self._outcome_message(request), messages.SUCCESS)
-        return HttpResponseRedirect(request.get_full_path())
-
-    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        form = context["adminform"].form
-        context.update(
-            {
-                "incident_form": form,
-                "status_choices": ComponentStatus.choices,
-                "closing_statuses": [s.value for s in Incident.CLOSED_STATUSES],
-                "starting_statuses": [s.value for s in Incident.ACTIVE_MAINTENANCE_STATUSES],
-                "postmortem_url": None
-                if obj is None or obj.is_maintenance
-                else reverse("admin:incidents_incident_postmortem", args=[obj.pk]),
-                "postmortem": getattr(obj, "postmortem", None) if obj is not None else None,
-                # One clear way to save: "Post update" (or "Save") stays on the incident.
-                "show_save_and_add_another": False,
-                "show_save_and_continue": False,
-            }
-        )
-        return super().render_change_form(request, context, add, change, form_url, obj)
-
-    # -- postmortem ------------------------------------------------------------------
-    def get_urls(self):
+    # -- the pages of admin_views ---------------------------------------------------------
+    def get_urls(self) -> list[URLPattern]:
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        wrap = self.admin_site.admin_view
         return [
+            path("<path:object_id>/post/", wrap(self.post_view), name=f"{info}_post"),
             path(
-                "<path:object_id>/postmortem/",
-                self.admin_site.admin_view(self.postmortem_view),
-                name=f"{self.opts.app_label}_{self.opts.model_name}_postmortem",
+                "<path:object_id>/updates/<int:update_id>/correct/",
+                wrap(self.correct_view),
+                name=f"{info}_correct",
             ),
+            *self.extra_urls(info),
             *super().get_urls(),
         ]
 
-    def postmortem_view(self, request: HttpRequest, object_id: str):
-        """Write a draft, preview it rendered, publish it (optionally notifying)."""
-        user = request.user
-        if not user.has_perm("incidents.view_postmortem"):
-            raise PermissionDenied
-        can_edit = user.has_perm("incidents.change_postmortem") and user.has_perm(
-            "incidents.add_postmortem"
-        )
-        incident = get_object_or_404(Incident, pk=object_id)
-        postmortem = Postmortem.objects.filter(incident=incident).first()
-        preview = None
-        if request.method == "POST":
-            if not can_edit:
-                raise PermissionDenied
-            form = PostmortemForm(request.POST)
-            if form.is_valid():
-                body, notify = form.cleaned_data["body"], form.cleaned_data["notify"]
-                if "_preview" in request.POST:
-                    preview = render_markdown(body)
-                else:
-                    publish = "_publish" in request.POST
-                    try:
-                        with transaction.atomic():
-                            services.save_postmortem_draft(incident, body=body, author=user)
-                            if publish:
-                                services.publish_postmortem(incident, notify=notify, author=user)
-                    except ValidationError as exc:
-                        for err in exc.messages:
-                            form.add_error(None, err)
-                    else:
-                        if publish:
-                            text = "Postmortem published" + (
-                                "; subscribers will be notified." if notify else "."
-                            )
-                        else:
-                            text = "Postmortem saved" + (
-                                "." if postmortem and postmortem.is_published else " as a draft."
-                            )
-                        self.message_user(request, text, messages.SUCCESS)
-                        return HttpResponseRedirect(request.path)
-        else:
-            form = PostmortemForm(initial={"body": postmortem.body if postmortem else ""})
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.opts,
-            "title": f"Postmortem: {incident.name}",
-            "incident": incident,
-            "postmortem": postmortem,
-            "form": form,
-            "preview": preview,
-            "can_edit": can_edit,
-            "can_publish": incident.is_closed and not (postmortem and postmortem.is_published),
-        }
-        return TemplateResponse(request, "admin/incidents/incident/postmortem.html", context)
+    def extra_urls(self, info: str) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/postmortem/",
+                wrap(self.postmortem_view),
+                name=f"{info}_postmortem",
+            )
+        ]
+
+    def incident_or_404(self, request: HttpRequest, object_id: str) -> Incident:
+        incident = self.get_object(request, unquote(object_id))
+        if incident is None:
+            raise Http404(f"No {self.opts.verbose_name} with id “{object_id}”.")
+        return incident
+
+    def add_view(self, request: HttpRequest, form_url="", extra_context=None) -> HttpResponse:
+        return admin_views.post_update_view(self, request, None)
+
+    def post_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return admin_views.post_update_view(self, request, self.incident_or_404(request, object_id))
+
+    def correct_view(self, request: HttpRequest, object_id: str, update_id: int) -> HttpResponse:
+        incident = self.incident_or_404(request, object_id)
+        return admin_views.correct_view(self, request, incident, update_id)
+
+    def postmortem_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return admin_views.postmortem_view(self, request, self.incident_or_404(request, object_id))
 
 
 @admin.register(Maintenance)
 class MaintenanceAdmin(IncidentAdmin):
-    """Scheduled maintenance: the same page as incidents, with the schedule up front."""
+    """Scheduled maintenance: the same pages as incidents, with the schedule up front."""
 
     kind = Incident.Kind.MAINTENANCE
     list_display = [
-        "name",
+        "name_link",
         "status_badge",
         "window",
         "affected_components",
@@ -405,9 +240,10 @@ class MaintenanceAdmin(IncidentAdmin):
     list_filter = [OpenFilter, MaintenanceStatusFilter, "scheduled_for"]
     ordering = ["-scheduled_for", "-pk"]
     actions = ["complete_selected"]
+    fieldsets = MAINTENANCE_FIELDSETS
 
-    def get_urls(self):
-        return admin.ModelAdmin.get_urls(self)  # no postmortems for maintenance
+    def extra_urls(self, info: str) -> list[URLPattern]:
+        return []  # no postmortems for maintenance
 
     @admin.display(description="Window", ordering="scheduled_for")
     def window(self, maintenance: Incident) -> str:
@@ -416,7 +252,7 @@ class MaintenanceAdmin(IncidentAdmin):
         )
 
     @admin.action(description="Complete selected maintenance", permissions=["resolve"])
-    def complete_selected(self, request, queryset):
+    def complete_selected(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         self.resolve_selected(request, queryset)
 
 
@@ -433,7 +269,7 @@ class PostmortemAdmin(admin.ModelAdmin):
     def state(self, postmortem: Postmortem) -> str:
         return "Published" if postmortem.is_published else "Draft"
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # started from the incident's page
 
     def change_view(self, request, object_id, form_url="", extra_context=None):

@@ -2,7 +2,8 @@
 
 ``incidents`` may not import ``subscriptions`` (imports go one way), yet the operator wants
 to see, next to each posted update, what became of its emails. So a higher app registers a
-function here, and the incident change page shows what it returns beside each update.
+function here, and the incident's timeline (on its "Post an update" page) shows what it
+returns beside each update.
 
 ``update_annotations`` is a list of functions ``f(updates) -> {update_pk: html}``:
 

@@ -136,6 +136,12 @@ class Incident(models.Model):
     def is_closed(self) -> bool:
         return self.status in self.CLOSED_STATUSES
 
+    @property
+    def accepts_updates(self) -> bool:
+        """Whether updates may still be posted: completed maintenance is over for good (a
+        resolved incident, though, may be reopened by an update)."""
+        return not (self.is_maintenance and self.status == self.Status.COMPLETED)
+
     @classmethod
     def statuses_for(cls, kind: str) -> tuple:
         return cls.MAINTENANCE_STATUSES if kind == cls.Kind.MAINTENANCE else cls.INCIDENT_STATUSES

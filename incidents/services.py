@@ -1,9 +1,19 @@
 """The one place where incidents change. The admin, the API and the scheduler call these
-functions; each runs in one transaction and either does everything or nothing."""
+functions; each runs in one transaction and either does everything or nothing.
+
+A refusal is a ``ValidationError`` keyed by the argument it concerns (``status``, ``body``,
+``components``, ``display_at``...), or a ``ConflictError`` when the incident's state forbids
+the change; callers show it as it is (see docs/architecture.md, 'The update service').
+
+One concern, kept in one module although it passes 400 lines: every rule about how an
+incident may change, so that a reader finds all of them in one place.
+"""
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -32,6 +42,16 @@ DEFAULT_COMPLETED_BODY = "The scheduled maintenance has been completed."
 # Component changes: a mapping of component (or its code) to the new status, or to None
 # for "affected, status unchanged".
 ComponentChanges = Mapping[Component | str, str | None]
+
+
+def check_body(body: str | None) -> str:
+    """The text of an update as stored (stripped); refused when empty. The rule "an update
+    says something", shared by posting, opening and correcting, and by the console's forms
+    so that they show it next to their other errors."""
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError({"body": "Write a message for this update."}, code="required")
+    return body
 
 
 def _check_status(kind: str, status: str) -> Incident.Status:
@@ -154,7 +174,7 @@ def post_update(
     components: ComponentChanges | None = None,
     deliver_notifications: bool = True,
     display_at: datetime | None = None,
-    author=None,
+    author: AbstractBaseUser | None = None,
 ) -> IncidentUpdate:
     """Post an update on ``incident``; everything below happens in one transaction:
 
@@ -170,14 +190,12 @@ def post_update(
     """
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     new_status = _check_status(incident.kind, status)
-    if incident.is_maintenance and incident.status == Status.COMPLETED:
+    if not incident.accepts_updates:
         raise ConflictError(
             {"status": "This maintenance is completed; it cannot take more updates."},
             code="maintenance_completed",
         )
-    body = (body or "").strip()
-    if not body:
-        raise ValidationError({"body": "Write a message for this update."}, code="required")
+    body = check_body(body)
     explicit = _resolve_components(components)
     now = timezone.now()
     display_at = _check_display_at(display_at, now)
@@ -244,6 +262,18 @@ def post_update(
     return update
 
 
+def correct_body(update: IncidentUpdate, body: str) -> bool:
+    """Replace the text of a posted update (a typo). Saves the body alone (its HTML is
+    rendered again by ``IncidentUpdate.save``): no update is posted, nobody is notified
+    again. Returns whether the text changed."""
+    body = check_body(body)
+    if body == update.body:
+        return False
+    update.body = body
+    update.save(update_fields=["body", "updated_at"])
+    return True
+
+
 @transaction.atomic
 def open_incident(
     *,
@@ -255,7 +285,7 @@ def open_incident(
     impact_override: str = "",
     deliver_notifications: bool = True,
     display_at: datetime | None = None,
-    author=None,
+    author: AbstractBaseUser | None = None,
     scheduled_for: datetime | None = None,
     scheduled_until: datetime | None = None,
     auto_start: bool = False,
@@ -311,7 +341,13 @@ def open_incident(
     return incident
 
 
-def resolve(incident: Incident, *, author=None, body: str = "", deliver_notifications=True):
+def resolve(
+    incident: Incident,
+    *,
+    author: AbstractBaseUser | None = None,
+    body: str = "",
+    deliver_notifications: bool = True,
+) -> IncidentUpdate | None:
     """Post the closing update (resolved, or completed for maintenance). Returns the update,
     or None when the incident was already closed."""
     if incident.is_closed:
@@ -333,13 +369,15 @@ def resolve(incident: Incident, *, author=None, body: str = "", deliver_notifica
     )
 
 
-def resolve_many(incidents: Iterable[Incident], **kwargs) -> int:
+def resolve_many(incidents: Iterable[Incident], **kwargs: Any) -> int:
     """Resolve each open incident; returns how many were resolved."""
     return sum(1 for incident in incidents if resolve(incident, **kwargs) is not None)
 
 
 @transaction.atomic
-def save_postmortem_draft(incident: Incident, *, body: str, author=None) -> Postmortem:
+def save_postmortem_draft(
+    incident: Incident, *, body: str, author: AbstractBaseUser | None = None
+) -> Postmortem:
     """Create or replace the postmortem's text. A published one stays published."""
     body = (body or "").strip()
     if not body:
@@ -354,7 +392,9 @@ def save_postmortem_draft(incident: Incident, *, body: str, author=None) -> Post
 
 
 @transaction.atomic
-def publish_postmortem(incident: Incident, *, notify: bool = False, author=None) -> Postmortem:
+def publish_postmortem(
+    incident: Incident, *, notify: bool = False, author: AbstractBaseUser | None = None
+) -> Postmortem:
     """Publish the incident's draft postmortem, optionally emailing subscribers."""
     incident = Incident.objects.select_for_update().get(pk=incident.pk)
     try:

@@ -1,10 +1,11 @@
-"""Public pages. Each view asks incidents.pages for its context and renders; all of them
-are cached and answer conditional GETs through statusportal.pagecache.public_cache."""
+"""Public pages. Each view asks incidents.pages (or incidents.history_pages) for its context
+and renders; all of them are cached and answer conditional GETs through
+statusportal.pagecache.public_cache."""
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from incidents import pages
+from incidents import history_pages, pages
 from statusportal.pagecache import public_cache
 
 
@@ -41,8 +42,8 @@ def incident_detail(request: HttpRequest, code: str) -> HttpResponse:
 @public_cache
 def history(request: HttpRequest) -> HttpResponse:
     try:
-        context = pages.history_page(_page_number(request))
-    except pages.PageOutOfRange:
+        context = history_pages.history_page(_page_number(request))
+    except history_pages.PageOutOfRange:
         raise Http404("No such page.") from None
     return render(request, "status/history.html", context)
 
@@ -50,7 +51,7 @@ def history(request: HttpRequest) -> HttpResponse:
 @public_cache
 def uptime(request: HttpRequest) -> HttpResponse:
     try:
-        context = pages.uptime_page(_page_number(request))
-    except pages.PageOutOfRange:
+        context = history_pages.uptime_page(_page_number(request))
+    except history_pages.PageOutOfRange:
         raise Http404("No such page.") from None
     return render(request, "status/uptime.html", context)

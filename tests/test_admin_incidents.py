@@ -1,9 +1,11 @@
-"""The incident console through the test client: posting updates, opening incidents,
-refused input, body corrections, the resolve action, postmortems, the list page."""
+"""The incident console through the test client: posting updates (on the incident's
+"Post an update" page), opening incidents, refused input, body corrections, the details
+page, the resolve action, postmortems, the list page."""
 
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
@@ -27,34 +29,28 @@ def change_url(incident) -> str:
     return reverse("admin:incidents_incident_change", args=[incident.pk])
 
 
+def post_url(incident, model: str = "incident") -> str:
+    return reverse(f"admin:incidents_{model}_post", args=[incident.pk])
+
+
+def correct_url(update) -> str:
+    return reverse("admin:incidents_incident_correct", args=[update.incident_id, update.pk])
+
+
 def messages_of(response) -> list[str]:
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
 def form_data(incident, **overrides) -> dict:
-    """The POST a browser sends from the change page with nothing filled in."""
+    """The POST a browser sends from the "Post an update" page with nothing filled in
+    (without the stale-form guard's hidden field, unless given)."""
     data = {
-        "name": incident.name,
-        "impact_override": incident.impact_override,
         "update_status": incident.status,
         "update_body": "",
         "notify": "on",
         "display_at_0": "",
         "display_at_1": "",
     }
-    updates = list(incident.updates.all())
-    data.update(
-        {
-            "updates-TOTAL_FORMS": str(len(updates)),
-            "updates-INITIAL_FORMS": str(len(updates)),
-            "updates-MIN_NUM_FORMS": "0",
-            "updates-MAX_NUM_FORMS": "1000",
-        }
-    )
-    for i, update in enumerate(updates):
-        data[f"updates-{i}-id"] = str(update.pk)
-        data[f"updates-{i}-incident"] = str(incident.pk)
-        data[f"updates-{i}-body"] = update.body
     for component in Component.objects.all():
         data[f"component_{component.code}"] = ""
     data.update(overrides)
@@ -88,9 +84,9 @@ def posted():
     update_posted.disconnect(dispatch_uid="test-admin-posted")
 
 
-def test_change_page_shows_post_update_form_and_timeline(staff_client, open_incident):
+def test_incident_page_shows_post_update_form_and_timeline(staff_client, open_incident):
     incident = open_incident(body="Checkout requests **fail** for some customers.")
-    response = staff_client.get(change_url(incident))
+    response = staff_client.get(post_url(incident))
     assert response.status_code == 200
     html = response.content.decode()
     assert "Post an update" in html
@@ -117,9 +113,9 @@ def test_posting_an_update_changes_components_and_tells_what_happened(
             f"component_{website.code}": CS.DEGRADED_PERFORMANCE,
         },
     )
-    response = staff_client.post(change_url(incident), data)
+    response = staff_client.post(post_url(incident), data)
     assert response.status_code == 302, response.content.decode()[:3000]
-    assert response.url == change_url(incident)
+    assert response.url == post_url(incident)
 
     incident.refresh_from_db()
     assert incident.status == Incident.Status.IDENTIFIED
@@ -152,7 +148,7 @@ def test_posting_without_notification_and_back_dated(staff_client, open_incident
         display_at_0=when.strftime("%Y-%m-%d"),
         display_at_1=when.strftime("%H:%M:%S"),
     )
-    response = staff_client.post(change_url(incident), data)
+    response = staff_client.post(post_url(incident), data)
     assert response.status_code == 302
     update = incident.updates.latest("created_at")
     assert update.body == "A fix is out."
@@ -175,7 +171,7 @@ def test_back_dated_time_is_typed_in_the_page_time_zone(
         display_at_0=local.strftime("%Y-%m-%d"),
         display_at_1=local.strftime("%H:%M:%S"),
     )
-    response = staff_client.post(change_url(incident), data)
+    response = staff_client.post(post_url(incident), data)
     assert response.status_code == 302
     assert incident.updates.latest("created_at").display_at == when_utc
 
@@ -186,7 +182,7 @@ def test_resolving_with_unchanged_components_applies_the_resolve_rule(
     incident = open_incident()
     assert Component.objects.get(pk=rest.pk).status == CS.MAJOR_OUTAGE
     data = form_data(incident, update_status="resolved", update_body="All good now.")
-    response = staff_client.post(change_url(incident), data)
+    response = staff_client.post(post_url(incident), data)
     assert response.status_code == 302
     assert Component.objects.get(pk=rest.pk).status == CS.OPERATIONAL
     assert Incident.objects.get(pk=incident.pk).status == Incident.Status.RESOLVED
@@ -220,7 +216,7 @@ def test_bad_input_shows_errors_and_saves_nothing(
     }
     before = row_counts()
     status_before = Component.objects.get(pk=rest.pk).status
-    response = staff_client.post(change_url(incident), form_data(incident, **overrides))
+    response = staff_client.post(post_url(incident), form_data(incident, **overrides))
     assert response.status_code == 200
     html = response.content.decode()
     assert "Please correct the error" in html
@@ -233,11 +229,11 @@ def test_bad_input_shows_errors_and_saves_nothing(
     assert posted.calls == []
 
 
-def test_service_conflict_becomes_a_form_error_and_rolls_back_details(
+def test_service_conflict_becomes_a_form_error_and_saves_nothing(
     staff_client, open_incident, django_user_model
 ):
     """An update on a completed maintenance is refused by the service (ConflictError):
-    the renamed title typed in the same form is not saved either."""
+    nothing is saved, not even a renamed title sent along with it."""
     start = timezone.now() - timedelta(hours=3)
     maintenance = services.open_incident(
         name="Database upgrade",
@@ -259,12 +255,10 @@ def test_service_conflict_becomes_a_form_error_and_rolls_back_details(
         scheduled_until_1=(start + timedelta(hours=1)).strftime("%H:%M:%S"),
         remind_before="",
     )
-    data.pop("impact_override")
     # Someone else completes it between page load and submit.
     services.resolve(maintenance)
     before = row_counts()
-    url = reverse("admin:incidents_maintenance_change", args=[maintenance.pk])
-    response = staff_client.post(url, data)
+    response = staff_client.post(post_url(maintenance, "maintenance"), data)
     assert response.status_code == 200
     assert "it cannot take more updates" in response.content.decode()
     assert row_counts() == before
@@ -290,7 +284,7 @@ def test_adding_an_incident_posts_its_first_update(staff_client, rest, graphql, 
     response = staff_client.post(url, data)
     assert response.status_code == 302, response.content.decode()[:3000]
     incident = Incident.objects.get(name="Elevated API errors")
-    assert response.url == change_url(incident)
+    assert response.url == post_url(incident)
     assert incident.kind == Incident.Kind.INCIDENT
     assert incident.status == Incident.Status.INVESTIGATING
     assert incident.impact == Incident.Impact.CRITICAL
@@ -345,9 +339,9 @@ def test_correcting_a_body_does_not_post_or_notify(staff_client, open_incident, 
     incident = open_incident(body="We are lookign into it.")
     update = incident.updates.get()
     posted.calls.clear()
-    data = form_data(incident, **{"updates-0-body": "We are looking into it."})
-    response = staff_client.post(change_url(incident), data)
+    response = staff_client.post(correct_url(update), {"body": "We are looking into it."})
     assert response.status_code == 302
+    assert response.url == post_url(incident)
     update.refresh_from_db()
     assert update.body == "We are looking into it."
     assert incident.updates.count() == 1
@@ -369,7 +363,7 @@ def test_timeline_shows_plugin_annotations(staff_client, open_incident):
 
     update_annotations.extend([deliveries, broken])
     try:
-        html = staff_client.get(change_url(incident)).content.decode()
+        html = staff_client.get(post_url(incident)).content.decode()
     finally:
         update_annotations.remove(deliveries)
         update_annotations.remove(broken)
@@ -543,7 +537,7 @@ class TestPostmortem:
 def test_update_posted_meanwhile_stops_a_stale_form(staff_client, open_incident, posted):
     """Two operators on one incident: the second must read the first's update first."""
     incident = open_incident()
-    page = staff_client.get(change_url(incident))
+    page = staff_client.get(post_url(incident))
     seen = page.context["adminform"].form["last_seen_update"].value()
     services.resolve(incident)  # the other operator
     incident.refresh_from_db()
@@ -554,9 +548,7 @@ def test_update_posted_meanwhile_stops_a_stale_form(staff_client, open_incident,
         update_body="Still watching.",
         last_seen_update=str(seen),
     )
-    # The stale page knew one update only.
-    data.update({"updates-TOTAL_FORMS": "1", "updates-INITIAL_FORMS": "1"})
-    response = staff_client.post(change_url(incident), data)
+    response = staff_client.post(post_url(incident), data)
     assert response.status_code == 200
     assert "Someone posted an update since you opened this page" in response.content.decode()
     assert Incident.objects.get(pk=incident.pk).status == Incident.Status.RESOLVED
@@ -564,19 +556,166 @@ def test_update_posted_meanwhile_stops_a_stale_form(staff_client, open_incident,
     # Having read it, the operator may post again (the form now knows the newest update).
     form = response.context["adminform"].form
     data["last_seen_update"] = form["last_seen_update"].value()
-    response = staff_client.post(change_url(incident), data)
+    response = staff_client.post(post_url(incident), data)
     assert response.status_code == 302
     assert Incident.objects.get(pk=incident.pk).status == Incident.Status.MONITORING
 
 
 @pytest.mark.parametrize("updates", [1, 10])
-def test_change_page_query_count_does_not_grow_with_the_timeline(
+def test_incident_page_query_count_does_not_grow_with_the_timeline(
     staff_client, open_incident, updates, django_assert_max_num_queries
 ):
     incident = open_incident()
     for n in range(updates - 1):
         services.post_update(incident, status="identified", body=f"Progress {n}.")
     with django_assert_max_num_queries(14):
-        response = staff_client.get(change_url(incident))
+        response = staff_client.get(post_url(incident))
     assert response.status_code == 200
-    assert len(response.context["inline_admin_formsets"][0].formset.forms) == updates
+    assert len(response.context["timeline"]) == updates
+
+
+# -- the "Post an update" page, the details page, corrections ---------------------------
+
+
+def test_post_page_lists_every_component_with_its_current_status(
+    staff_client, open_incident, rest, graphql, website
+):
+    incident = open_incident(components={rest.code: CS.MAJOR_OUTAGE, graphql.code: None})
+    IncidentTemplate.objects.create(name="Fixed", body="A fix is out.", status="monitoring")
+    response = staff_client.get(post_url(incident))
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert [row.component for row in form.affected_rows] == [rest, graphql]
+    assert [row.component for row in form.other_rows] == [website]
+    html = response.content.decode()
+    for component in (rest, graphql, website):
+        assert f'name="component_{component.code}"' in html
+    assert '<span class="badge cstatus-major_outage">Major outage</span>' in html
+    assert "?template=" in html and "Fixed" in html
+    assert 'value="Post update"' in html
+
+
+def test_list_names_open_the_incident_on_post_an_update(staff_client, open_incident):
+    incident = open_incident(name="Login failures")
+    html = staff_client.get(reverse("admin:incidents_incident_changelist")).content.decode()
+    assert f'<a href="{post_url(incident)}">Login failures</a>' in html
+    assert f'href="{change_url(incident)}"' not in html
+
+
+def test_refused_post_keeps_what_was_typed(staff_client, open_incident, website, posted):
+    incident = open_incident()
+    posted.calls.clear()
+    before = row_counts()
+    data = form_data(
+        incident,
+        update_status="identified",
+        update_body="Found the bad *deploy*.",
+        notify=None,
+        display_at_0="2999-01-01",
+        display_at_1="10:00",
+        **{f"component_{website.code}": CS.PARTIAL_OUTAGE},
+    )
+    response = staff_client.post(post_url(incident), data)
+    assert response.status_code == 200
+    assert "cannot be dated in the future" in response.content.decode()
+    form = response.context["form"]
+    assert form["update_status"].value() == "identified"
+    assert form["update_body"].value() == "Found the bad *deploy*."
+    assert form[f"component_{website.code}"].value() == CS.PARTIAL_OUTAGE
+    assert not form["notify"].value()
+    html = response.content.decode()
+    assert "Found the bad *deploy*.</textarea>" in html
+    assert row_counts() == before
+    assert posted.calls == []
+
+
+def test_stale_form_keeps_what_was_typed(staff_client, open_incident):
+    incident = open_incident()
+    seen = incident.updates.get().pk
+    services.post_update(incident, status="identified", body="Someone else's update.")
+    data = form_data(
+        incident, update_status="monitoring", update_body="My update.", last_seen_update=seen
+    )
+    response = staff_client.post(post_url(incident), data)
+    assert response.status_code == 200
+    assert "Someone posted an update since you opened this page" in response.content.decode()
+    assert response.context["form"]["update_body"].value() == "My update."
+    assert "Someone else&#x27;s update." in response.content.decode()  # in the timeline
+    assert incident.updates.count() == 2
+
+
+def test_completed_maintenance_page_takes_no_more_updates(staff_client, rest):
+    start = timezone.now() - timedelta(hours=3)
+    maintenance = services.open_incident(
+        name="Database upgrade",
+        kind=Incident.Kind.MAINTENANCE,
+        status="scheduled",
+        body="Planned.",
+        scheduled_for=start,
+        scheduled_until=start + timedelta(hours=1),
+        display_at=start - timedelta(days=1),
+    )
+    services.resolve(maintenance)
+    html = staff_client.get(post_url(maintenance, "maintenance")).content.decode()
+    assert "it takes no more updates" in html
+    assert 'value="Post update"' not in html
+    assert "Timeline" in html
+
+
+def test_change_page_saves_details_only_and_returns_to_the_incident(
+    staff_client, open_incident, posted
+):
+    incident = open_incident(name="API errors")
+    posted.calls.clear()
+    page = staff_client.get(change_url(incident))
+    assert page.status_code == 200
+    assert set(page.context["adminform"].form.fields) == {"name", "impact_override"}
+    assert f'href="{post_url(incident)}"' in page.content.decode()
+    response = staff_client.post(
+        change_url(incident), {"name": "API errors (EU)", "impact_override": "minor"}
+    )
+    assert response.status_code == 302
+    assert response.url == post_url(incident)
+    incident.refresh_from_db()
+    assert incident.name == "API errors (EU)"
+    assert incident.impact == Incident.Impact.MINOR  # recomputed from the override
+    assert incident.updates.count() == 1
+    assert posted.calls == []
+
+
+def test_adding_maintenance_without_a_window_is_refused_by_the_service(staff_client, rest):
+    before = row_counts()
+    response = staff_client.post(
+        reverse("admin:incidents_maintenance_add"),
+        {"name": "Someday", "update_status": "scheduled", "update_body": "Planned."},
+    )
+    assert response.status_code == 200
+    assert "Maintenance needs a scheduled start and end." in response.content.decode()
+    assert response.context["form"]["update_body"].value() == "Planned."
+    assert row_counts() == before
+
+
+def test_an_empty_correction_is_refused_and_changes_nothing(staff_client, open_incident, posted):
+    incident = open_incident(body="We are lookign into it.")
+    update = incident.updates.get()
+    response = staff_client.post(correct_url(update), {"body": "  "})
+    assert response.status_code == 200
+    assert "Write a message for this update." in response.content.decode()
+    update.refresh_from_db()
+    assert update.body == "We are lookign into it."
+
+
+def test_correcting_needs_the_permission_to_change_updates(
+    client, open_incident, django_user_model
+):
+    incident = open_incident(body="We are lookign into it.")
+    update = incident.updates.get()
+    user = django_user_model.objects.create_user("carl", password="x", is_staff=True)
+    user.user_permissions.add(
+        *Permission.objects.filter(codename__in=["view_incident", "change_incident"])
+    )
+    client.force_login(user)
+    assert client.post(correct_url(update), {"body": "Fixed."}).status_code == 403
+    assert "Correct the text" not in client.get(post_url(incident)).content.decode()
+    update.refresh_from_db()
+    assert update.body == "We are lookign into it."

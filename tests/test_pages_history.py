@@ -54,6 +54,13 @@ def test_summary_is_cut_to_the_first_lines(client, open_incident):
     assert 100 < len(summary) < 240
 
 
+def test_summary_is_the_text_readers_see_without_markup(client, open_incident):
+    # The same summary as the status page's (incidents.pages.brief), not Markdown source.
+    open_incident(name="Marked up", body="Errors on **checkout**, see [the API](https://x.test).")
+    body = text(client.get("/history/"))
+    assert "Marked up (Critical impact) Errors on checkout, see the API." in body
+
+
 def test_older_link_skips_empty_quarters(client, open_incident):
     open_incident(name="Ancient trouble", display_at=months_ago(8))
     page1 = client.get("/history/").content.decode()

@@ -7,7 +7,7 @@ from django.utils.html import strip_tags
 
 from incidents.models import IncidentUpdate
 from statusportal.markdown import render_markdown
-from tests.test_admin_incidents import change_url, form_data
+from tests.test_admin_incidents import correct_url
 
 
 def text(response) -> str:
@@ -31,9 +31,10 @@ def test_an_admin_body_correction_renders_the_new_body_everywhere(
     incident = open_incident(name="Checkout errors", body="We are lookign into it.")
     assert "lookign" in text(client.get("/"))  # cached with the typo
     client.force_login(support_user)
-    data = form_data(incident, **{"updates-0-body": "We are *looking* into it."})
-    assert client.post(change_url(incident), data).status_code == 302
     original = incident.updates.get()
+    data = {"body": "We are *looking* into it."}
+    assert client.post(correct_url(original), data).status_code == 302
+    original.refresh_from_db()
     assert original.body == "We are *looking* into it."
     assert original.body_html == "<p>We are <em>looking</em> into it.</p>"
     client.logout()

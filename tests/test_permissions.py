@@ -2,7 +2,7 @@
 
 import pytest
 from django.apps import apps
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.urls import NoReverseMatch, reverse
 
 from components.models import Component, ComponentStatusChange
@@ -61,22 +61,16 @@ def test_support_staff_see_the_console(sam):
 
 def test_support_staff_post_updates(sam, open_incident, rest):
     incident = open_incident()
-    response = sam.get(reverse("admin:incidents_incident_change", args=[incident.pk]))
+    url = reverse("admin:incidents_incident_post", args=[incident.pk])
+    response = sam.get(url)
     assert "Post an update" in response.content.decode()
-    update = incident.updates.get()
     data = {
-        "name": incident.name,
         "update_status": "monitoring",
         "update_body": "Fix deployed.",
         "notify": "on",
         f"component_{rest.code}": CS.DEGRADED_PERFORMANCE,
-        "updates-TOTAL_FORMS": "1",
-        "updates-INITIAL_FORMS": "1",
-        "updates-0-id": str(update.pk),
-        "updates-0-incident": str(incident.pk),
-        "updates-0-body": update.body,
     }
-    response = sam.post(reverse("admin:incidents_incident_change", args=[incident.pk]), data)
+    response = sam.post(url, data)
     assert response.status_code == 302
     assert Incident.objects.get(pk=incident.pk).status == Incident.Status.MONITORING
     assert Component.objects.get(pk=rest.pk).status == CS.DEGRADED_PERFORMANCE
@@ -169,9 +163,39 @@ def test_staff_without_a_group_can_change_nothing(olga, open_incident, rest):
     url = reverse("admin:incidents_incident_change", args=[incident.pk])
     response = olga.post(url, {"name": "x", "update_status": "resolved", "update_body": "x"})
     assert response.status_code == 403
+    post = reverse("admin:incidents_incident_post", args=[incident.pk])
+    assert olga.get(post).status_code == 403
+    assert olga.post(post, {"update_status": "resolved", "update_body": "x"}).status_code == 403
     assert Incident.objects.get(pk=incident.pk).status == Incident.Status.INVESTIGATING
+    assert Incident.objects.get(pk=incident.pk).name != "x"
     postmortem = reverse("admin:incidents_incident_postmortem", args=[incident.pk])
     assert olga.get(postmortem).status_code == 403
     status = reverse("admin:components_component_change", args=[rest.pk])
     assert olga.post(status, {"status": CS.MAJOR_OUTAGE}).status_code == 403
     assert Component.objects.get(pk=rest.pk).status == CS.MAJOR_OUTAGE  # set by the incident
+
+
+def test_reading_an_incident_without_change_permission_offers_no_post_form(
+    client, open_incident, django_user_model
+):
+    """Vera may read incidents (view permission only): she sees the incident's page and
+    its timeline, but gets no form, and posting to it is refused."""
+    incident = open_incident()
+    vera = django_user_model.objects.create_user("vera", password="x", is_staff=True)
+    vera.user_permissions.add(Permission.objects.get(codename="view_incident"))
+    client.force_login(vera)
+    url = reverse("admin:incidents_incident_post", args=[incident.pk])
+    page = client.get(url)
+    assert page.status_code == 200
+    assert "Timeline" in page.content.decode()
+    assert 'value="Post update"' not in page.content.decode()
+    response = client.post(url, {"update_status": "resolved", "update_body": "Done."})
+    assert response.status_code == 403
+    assert Incident.objects.get(pk=incident.pk).status == Incident.Status.INVESTIGATING
+    assert incident.updates.count() == 1
+    add = client.post(
+        reverse("admin:incidents_incident_add"),
+        {"name": "x", "update_status": "investigating", "update_body": "x"},
+    )
+    assert add.status_code == 403
+    assert not Incident.objects.filter(name="x").exists()

@@ -1,4 +1,5 @@
-"""The update service: everything DESIGN §3 "Rules" says happens when an update is posted."""
+"""The update service: what happens when an update is posted (see docs/architecture.md,
+'The update service')."""
 
 from datetime import timedelta
 
@@ -276,11 +277,49 @@ def test_update_on_completed_maintenance_is_a_conflict(rest):
         scheduled_for=now - timedelta(hours=1),
         scheduled_until=now + timedelta(hours=1),
     )
+    assert maintenance.accepts_updates
     services.resolve(maintenance)
+    maintenance.refresh_from_db()
+    assert not maintenance.accepts_updates  # the rule the console uses to hide its form
     before = snapshot(rest)
     with pytest.raises(services.ConflictError):
         services.post_update(maintenance, status="in_progress", body="Again?")
     assert snapshot(rest) == before
+
+
+def test_a_resolved_incident_still_accepts_updates(open_incident):
+    incident = open_incident()
+    services.resolve(incident)
+    incident.refresh_from_db()
+    assert incident.accepts_updates
+    services.post_update(incident, status="investigating", body="It is back.")
+    assert Incident.objects.get(pk=incident.pk).status == Incident.Status.INVESTIGATING
+
+
+def test_correcting_a_body_changes_the_text_only_and_notifies_nobody(open_incident, rest):
+    incident = open_incident(body="We are lookign into it.")
+    update = incident.updates.get()
+    received = []
+
+    def receiver(**kwargs):
+        received.append(kwargs)
+
+    before = snapshot(rest)
+    update_posted.connect(receiver)
+    try:
+        assert services.correct_body(update, "  We are *looking* into it. ") is True
+        assert services.correct_body(update, "We are *looking* into it.") is False
+        with pytest.raises(ValidationError) as excinfo:
+            services.correct_body(update, "   ")
+    finally:
+        update_posted.disconnect(receiver)
+    assert "body" in excinfo.value.message_dict
+    update.refresh_from_db()
+    assert update.body == "We are *looking* into it."
+    assert update.body_html == "<p>We are <em>looking</em> into it.</p>"
+    assert received == []
+    assert snapshot(rest) == before
+    assert Incident.objects.get(pk=incident.pk).status == Incident.Status.INVESTIGATING
 
 
 @pytest.mark.parametrize(
