@@ -1,11 +1,9 @@
 """Operator console for subscribers and deliveries."""
 
 import csv
-import io
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -13,7 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from components.models import Component
-from subscriptions import outbox, services
+from subscriptions import delivery, services
 from subscriptions.models import Delivery, NotificationEvent, Subscriber
 
 CSV_FIELDS = ["email", "state", "components", "created_at", "confirmed_at"]
@@ -159,7 +157,7 @@ class SubscriberAdmin(admin.ModelAdmin):
             return redirect("admin:index")
         form = CSVImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
-            created, errors = import_subscribers(form.cleaned_data["file"])
+            created, errors = services.import_subscribers(form.cleaned_data["file"].read())
             self.message_user(request, f"Imported {created} subscriber(s).")
             for error in errors[:20]:
                 self.message_user(request, error, level=messages.WARNING)
@@ -171,32 +169,6 @@ class SubscriberAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
         }
         return render(request, "admin/subscriptions/import.html", context)
-
-
-def import_subscribers(upload) -> tuple[int, list[str]]:
-    """Add every valid row as an active subscriber; returns (count, line errors)."""
-    try:
-        text = upload.read().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return 0, ["The file is not UTF-8 text."]
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
-        return 0, ["The file needs an “email” column."]
-    by_name = {c.name.lower(): c.code for c in Component.objects.all()}
-    count, errors = 0, []
-    for line, row in enumerate(reader, start=2):
-        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-        names = [n.strip() for n in row.get("components", "").split(";") if n.strip()]
-        scope = [by_name.get(n.lower(), n) for n in names] or None
-        try:
-            services.add_subscriber(
-                row.get("email", ""), components=scope, confirmed=True, send_confirmation=False
-            )
-        except ValidationError as exc:
-            errors.append(f"Line {line}: {'; '.join(exc.messages)}")
-            continue
-        count += 1
-    return count, errors
 
 
 class HasErrorFilter(admin.SimpleListFilter):
@@ -275,7 +247,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry failed deliveries", permissions=["retry"])
     def retry(self, request, queryset):
-        count = outbox.retry_failed(queryset)
+        count = delivery.retry_failed(queryset)
         self.message_user(request, f"{count} failed deliveries will be retried.")
 
 

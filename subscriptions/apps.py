@@ -7,11 +7,16 @@ class SubscriptionsConfig(AppConfig):
 
     def ready(self) -> None:
         # The incidents app announces posts; we write the outbox rows in its transaction.
+        from incidents.admin_hooks import register_update_annotation
         from incidents.signals import postmortem_published, update_posted
-        from subscriptions import receivers
+        from subscriptions import receivers, tasks  # noqa: F401 (tasks: registers them)
+        from subscriptions.admin_annotations import delivery_annotations
 
         update_posted.connect(receivers.on_update_posted, dispatch_uid="subscriptions.update")
         postmortem_published.connect(
             receivers.on_postmortem_published, dispatch_uid="subscriptions.postmortem"
         )
-        receivers.register_admin_annotations()
+        # The tasks are enqueued by name (subscriptions.enqueue); importing them here
+        # registers them in every process, so that eager mode runs them inline too.
+        # Delivery counts under each update on the incident admin page.
+        register_update_annotation(delivery_annotations)

@@ -5,7 +5,7 @@ groups, and/or single incidents). A ``NotificationEvent`` is something worth ema
 about (an update posted with delivery on, a postmortem published with notify on, a
 maintenance reminder); it is written in the same transaction as the change it reports.
 A ``Delivery`` is one (event, subscriber) email: the outbox row exists before the send and
-records its outcome after it (DESIGN §4).
+records its outcome after it (see docs/architecture.md, 'The outbox').
 """
 
 import secrets
@@ -89,16 +89,6 @@ class Subscriber(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state == self.State.ACTIVE
-
-    def scope_label(self) -> str:
-        """What the subscriber follows, in words (admin, manage page)."""
-        if self.all_components:
-            return "All components"
-        parts = [g.name for g in self.groups.all()] + [c.name for c in self.components.all()]
-        incidents = [i.name for i in self.incidents.all()]
-        if incidents:
-            parts.append("incident(s): " + ", ".join(incidents))
-        return ", ".join(parts) or "Nothing"
 
 
 class NotificationEvent(models.Model):

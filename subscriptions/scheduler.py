@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from incidents import services as incident_services
 from incidents.models import Incident
-from subscriptions.services import record_reminder
+from subscriptions.outbox import record_reminder
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,7 @@ STARTED_BODY = "The scheduled maintenance is now in progress."
 COMPLETED_BODY = incident_services.DEFAULT_COMPLETED_BODY
 
 
-def run_maintenance_schedule(now: datetime | None = None) -> dict:
+def run_maintenance_schedule(now: datetime | None = None) -> dict[str, int]:
     """Do what is due at ``now``; returns counts. Safe to run twice (each step re-checks
     the incident's state under a row lock)."""
     now = now or timezone.now()

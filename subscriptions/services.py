@@ -1,28 +1,30 @@
-"""Subscriber lifecycle, audience rules and recording notification events.
+"""The subscriber lifecycle: subscribe, confirm, unsubscribe, change scope, import,
+quarantine (by an operator or after hard bounces) and reactivate.
 
-The public views, the admin, the API and the demo data call these functions; the rules
-exist once, here.
+The public views, the admin, the API, the delivery loop and the demo data call these
+functions; each rule exists once, here.
 """
 
+import csv
+import io
 import logging
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.core import signing
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from components.models import Component, ComponentGroup
-from incidents.models import Incident, IncidentUpdate, Postmortem
-from subscriptions.models import NotificationEvent, Subscriber, new_token
+from incidents.models import Incident
+from subscriptions.models import Subscriber, new_token
+from subscriptions.rendering import subscriber_email
 
 logger = logging.getLogger(__name__)
 
 State = Subscriber.State
-CONFIRM_SALT = "subscriptions.confirm"
 
 # What a subscriber may choose: components and groups, as rows or codes.
 Scope = Iterable[Component | ComponentGroup | str]
@@ -41,10 +43,6 @@ def normalize_email(email: str) -> str:
         raise ValidationError({"email": "Enter a valid email address."}, code="invalid") from None
     local, _, domain = email.rpartition("@")
     return f"{local}@{domain.lower()}"
-
-
-def find_subscriber(email: str) -> Subscriber | None:
-    return Subscriber.objects.filter(email__iexact=(email or "").strip()).first()
 
 
 def _split_scope(scope: Scope) -> tuple[list[Component], list[ComponentGroup]]:
@@ -170,31 +168,6 @@ def _activate(subscriber: Subscriber) -> None:
     )
 
 
-def confirm_token(subscriber: Subscriber, incident: Incident | None = None) -> str:
-    """A signed, expiring token for the confirm link; it may carry an incident to follow.
-
-    It holds the subscriber's random secret, never the email."""
-    payload = {"s": subscriber.token, "i": incident.code if incident else None}
-    return signing.TimestampSigner(salt=CONFIRM_SALT).sign_object(payload, compress=True)
-
-
-def read_confirm_token(token: str) -> tuple[Subscriber, Incident | None]:
-    """The subscriber (and incident to follow) a confirm token names.
-
-    Raises ``signing.SignatureExpired`` for an expired link and ``signing.BadSignature``
-    (or ``Subscriber.DoesNotExist``) for anything else invalid."""
-    payload = signing.TimestampSigner(salt=CONFIRM_SALT).unsign_object(
-        token, max_age=settings.SUBSCRIPTIONS_CONFIRM_MAX_AGE
-    )
-    if not isinstance(payload, dict):
-        raise signing.BadSignature("malformed payload")
-    subscriber = Subscriber.objects.get(token=str(payload.get("s")))
-    incident = None
-    if payload.get("i"):
-        incident = Incident.objects.filter(code=str(payload["i"])).first()
-    return subscriber, incident
-
-
 @transaction.atomic
 def confirm(subscriber: Subscriber, *, incident: Incident | None = None) -> Subscriber:
     """Activate an unconfirmed (or re-subscribing) address; follow ``incident`` if given.
@@ -236,12 +209,32 @@ def rotate_token(subscriber: Subscriber) -> Subscriber:
 
 
 def quarantine(subscriber: Subscriber) -> bool:
-    """Stop mailing an address that bounces. Returns whether anything changed."""
-    return bool(
-        Subscriber.objects.filter(pk=subscriber.pk)
-        .exclude(state=State.QUARANTINED)
-        .update(state=State.QUARANTINED, updated_at=timezone.now())
+    """An operator stops mailing an address. Returns whether anything changed."""
+    return _quarantine(Subscriber.objects.filter(pk=subscriber.pk).exclude(state=State.QUARANTINED))
+
+
+def record_hard_bounce(subscriber: Subscriber) -> bool:
+    """A permanent delivery failure; SUBSCRIPTIONS_QUARANTINE_AFTER of them in a row
+    quarantine an active address. Returns whether it was quarantined now."""
+    Subscriber.objects.filter(pk=subscriber.pk).update(hard_bounces=F("hard_bounces") + 1)
+    return _quarantine(
+        Subscriber.objects.filter(
+            pk=subscriber.pk,
+            state=State.ACTIVE,
+            hard_bounces__gte=settings.SUBSCRIPTIONS_QUARANTINE_AFTER,
+        )
     )
+
+
+def clear_hard_bounces(subscriber_ids: Iterable[int]) -> None:
+    """Delivered: the bounces of these subscribers are no longer "in a row"."""
+    ids = list(subscriber_ids)
+    if ids:
+        Subscriber.objects.filter(pk__in=ids, hard_bounces__gt=0).update(hard_bounces=0)
+
+
+def _quarantine(subscribers: QuerySet[Subscriber]) -> bool:
+    return bool(subscribers.update(state=State.QUARANTINED, updated_at=timezone.now()))
 
 
 def reactivate(subscriber: Subscriber) -> bool:
@@ -263,8 +256,6 @@ def send_subscriber_email(
 ) -> bool:
     """Send the confirm or manage email now. A mail-server failure is logged, not raised:
     the sign-up answer must not depend on it (the person can ask again)."""
-    from subscriptions.emails import subscriber_email
-
     try:
         subscriber_email(subscriber, kind, incident=incident).send()
     except Exception:
@@ -273,95 +264,35 @@ def send_subscriber_email(
     return True
 
 
-# --- Audience --------------------------------------------------------------------------
+# --- Import ---------------------------------------------------------------------------
 
 
-def event_component_ids(event: NotificationEvent) -> set[int]:
-    """Components an event concerns: the incident's, plus any its update changed."""
-    ids = set(event.incident.components.values_list("pk", flat=True))
-    if event.update_id:
-        codes = [e.get("code") for e in event.update.affected_components or () if e.get("code")]
-        if codes:
-            ids |= set(Component.objects.filter(code__in=codes).values_list("pk", flat=True))
-    return ids
+def import_subscribers(data: bytes) -> tuple[int, list[str]]:
+    """Add every valid row of a UTF-8 CSV as an active subscriber, without mailing them
+    (they confirmed on the operator's previous status page); returns (count, line
+    errors).
 
-
-def audience(event: NotificationEvent) -> QuerySet[Subscriber]:
-    """Who receives ``event``: active subscribers who follow everything, or any of its
-    components (directly or through their group), or its incident. Nobody for an update
-    posted with notifications off or a postmortem published without notify.
-
-    Written with EXISTS subqueries (no joins), so it needs no DISTINCT and pages by
-    primary key cheaply.
-    """
-    if event.kind == NotificationEvent.Kind.UPDATE and not event.update.deliver_notifications:
-        return Subscriber.objects.none()
-    if event.kind == NotificationEvent.Kind.POSTMORTEM and not (
-        event.postmortem and event.postmortem.notify_subscribers
-    ):
-        return Subscriber.objects.none()
-    component_ids = event_component_ids(event)
-    group_ids = set(
-        Component.objects.filter(pk__in=component_ids, group__isnull=False).values_list(
-            "group_id", flat=True
-        )
-    )
-    through_c = Subscriber.components.through.objects
-    through_g = Subscriber.groups.through.objects
-    through_i = Subscriber.incidents.through.objects
-    return Subscriber.objects.filter(state=State.ACTIVE).filter(
-        Q(all_components=True)
-        | Exists(through_c.filter(subscriber=OuterRef("pk"), component_id__in=component_ids))
-        | Exists(through_g.filter(subscriber=OuterRef("pk"), componentgroup_id__in=group_ids))
-        | Exists(through_i.filter(subscriber=OuterRef("pk"), incident_id=event.incident_id))
-    )
-
-
-# --- Recording events (called inside the posting transaction) ------------------------
-
-
-def record_update(update: IncidentUpdate) -> NotificationEvent | None:
-    """Write the outbox event for an update posted with delivery on and enqueue its
-    fan-out once the transaction commits. Nothing for notify-off updates."""
-    if not update.deliver_notifications:
-        return None
-    event = NotificationEvent.objects.create(
-        kind=NotificationEvent.Kind.UPDATE, incident_id=update.incident_id, update=update
-    )
-    _enqueue_after_commit(event)
-    return event
-
-
-def record_postmortem(postmortem: Postmortem, notify: bool) -> NotificationEvent | None:
-    if not notify:
-        return None
-    event = NotificationEvent.objects.create(
-        kind=NotificationEvent.Kind.POSTMORTEM,
-        incident_id=postmortem.incident_id,
-        postmortem=postmortem,
-    )
-    now = timezone.now()
-    Postmortem.objects.filter(pk=postmortem.pk).update(notified_at=now)
-    _enqueue_after_commit(event)
-    return event
-
-
-def record_reminder(incident: Incident) -> NotificationEvent | None:
-    """The maintenance reminder event, once per maintenance (unique constraint)."""
-    with transaction.atomic():
-        locked = Incident.objects.select_for_update().get(pk=incident.pk)
-        if locked.reminded_at is not None:
-            return None
-        event = NotificationEvent.objects.create(
-            kind=NotificationEvent.Kind.REMINDER, incident=locked
-        )
-        locked.reminded_at = timezone.now()
-        locked.save(update_fields=["reminded_at"])
-        _enqueue_after_commit(event)
-    return event
-
-
-def _enqueue_after_commit(event: NotificationEvent) -> None:
-    from subscriptions.tasks import enqueue_fan_out
-
-    transaction.on_commit(lambda: enqueue_fan_out(event.pk))
+    Columns: ``email``, and optionally ``components``: codes or names separated by
+    ``;`` (empty means everything)."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return 0, ["The file is not UTF-8 text."]
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "email" not in [f.strip().lower() for f in reader.fieldnames]:
+        return 0, ["The file needs an “email” column."]
+    by_name = {c.name.lower(): c.code for c in Component.objects.all()}
+    count, errors = 0, []
+    for line, row in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+        names = [n.strip() for n in row.get("components", "").split(";") if n.strip()]
+        scope = [by_name.get(n.lower(), n) for n in names] or None
+        try:
+            add_subscriber(
+                row.get("email", ""), components=scope, confirmed=True, send_confirmation=False
+            )
+        except ValidationError as exc:
+            errors.append(f"Line {line}: {'; '.join(exc.messages)}")
+            continue
+        count += 1
+    return count, errors

@@ -1,4 +1,4 @@
-"""Subscription pages (DESIGN §5); included before the public pages."""
+"""Subscription pages; included before the public pages."""
 
 from django.urls import path
 

@@ -1,4 +1,4 @@
-"""Public subscription pages: subscribe, confirm, manage, unsubscribe (DESIGN §5).
+"""Public subscription pages: subscribe, confirm, manage, unsubscribe.
 
 Every answer to a sign-up is the same page whether or not the address was known, so the
 form cannot be used to learn who is subscribed."""
@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from components.models import Component, ComponentGroup
 from incidents.models import Incident
-from subscriptions import ratelimit, services
+from subscriptions import links, ratelimit, services
 from subscriptions.forms import IncidentSubscribeForm, ScopeForm, SubscribeForm
 from subscriptions.models import Subscriber
 
@@ -99,7 +99,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     """GET shows a button (mail scanners follow links; they must not confirm); POST
     confirms."""
     try:
-        subscriber, incident = services.read_confirm_token(token)
+        subscriber, incident = links.read_confirm_token(token)
     except signing.SignatureExpired:
         return render(request, "subscriptions/link_expired.html", status=410)
     except (signing.BadSignature, Subscriber.DoesNotExist):

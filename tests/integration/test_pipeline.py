@@ -1,5 +1,5 @@
 """The notification pipeline end to end, with a real Celery worker, a real Redis broker,
-a real SMTP server and PostgreSQL (DESIGN §4, issue 4 "Done when")."""
+a real SMTP server and PostgreSQL (see docs/architecture.md, 'The outbox')."""
 
 import contextlib
 import re
@@ -11,9 +11,9 @@ from django.test import Client
 
 from components.models import Component
 from incidents import services as incident_services
-from subscriptions import outbox
+from statusportal.celery import app as celery_app
+from subscriptions import enqueue, outbox
 from subscriptions.models import Delivery, NotificationEvent, Subscriber
-from subscriptions.tasks import send_batch
 from tests.integration.conftest import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -177,7 +177,7 @@ def test_same_send_task_delivered_twice_sends_once(
     # before the worker even starts: the copies run side by side in the 2-process pool.
     for batch in batches:
         for _ in range(2):
-            send_batch.apply_async((batch,), task_id=f"send-{batch[0]}")
+            celery_app.send_task(enqueue.SEND_BATCH, (batch,), task_id=f"send-{batch[0]}")
     start_worker(shared_broker, smtp)
     settled(smtp, 30)
     assert Counter(r.to for r in update_mails(smtp)) == {f"d{i}@example.com": 1 for i in range(30)}

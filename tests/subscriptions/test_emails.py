@@ -1,18 +1,9 @@
 """Content and headers of the notification emails."""
 
-import re
-
-import pytest
-
 from incidents import services as incident_services
-from subscriptions import outbox, services
-from subscriptions.emails import (
-    NotificationContext,
-    notification_bytes,
-    notification_email,
-    smtp_message,
-)
+from subscriptions import delivery, outbox
 from subscriptions.models import NotificationEvent
+from subscriptions.rendering import NotificationContext, notification_email
 from tests.subscriptions.smtp import SMTPServer
 
 
@@ -67,7 +58,7 @@ def test_outbox_sends_what_the_builder_builds(open_incident, everything):
     event = NotificationEvent.objects.get(update=incident.updates.get())
     batches = []
     outbox.fan_out(event.pk, enqueue=batches.append)
-    outbox.send_batch(batches[0])
+    delivery.send_batch(batches[0])
     assert mail.outbox[0].subject == "[Acme] API errors — Investigating"
 
 
@@ -100,7 +91,7 @@ def test_two_recipients_of_one_event_get_their_own_links_and_ids(
     event = NotificationEvent.objects.get(update=incident.updates.get())
     with SMTPServer() as smtp:
         _smtp(settings, smtp)
-        assert outbox.send_batch(_batch(event)).sent == 2
+        assert delivery.send_batch(_batch(event)).sent == 2
         received = {r.to: r for r in smtp.handler.received}
     assert set(received) == {"rita@example.com", "eve@example.com"}
     normalised = {}
@@ -143,7 +134,7 @@ def test_later_update_threads_each_recipient_under_their_own_root(
     event = NotificationEvent.objects.get(update=update)
     with SMTPServer() as smtp:
         _smtp(settings, smtp)
-        outbox.send_batch(_batch(event))
+        delivery.send_batch(_batch(event))
         received = {r.to: r.message for r in smtp.handler.received}
     ids = set()
     for subscriber in (rest_fan, everything):
@@ -155,74 +146,3 @@ def test_later_update_threads_each_recipient_under_their_own_root(
         )
         ids.add(message["Message-ID"])
     assert len(ids) == 2
-
-
-def _canonical(data: bytes) -> bytes:
-    """Message bytes without what differs between two builds of the same email: the
-    random MIME boundary and the Date line."""
-    boundary = re.search(rb'boundary="([^"]+)"', data).group(1)
-    data = data.replace(boundary, b"BOUNDARY")
-    return re.sub(rb"\r\nDate: [^\r]*", b"\r\nDate: DATE", data)
-
-
-@pytest.mark.parametrize("address", ["rita@example.com", "Rita.Smith+status@Example.COM"])
-@pytest.mark.parametrize("later", [False, True])
-def test_substituted_bytes_are_what_django_builds(open_incident, rest, address, later):
-    """The substituted message is byte for byte the one Django's SMTP backend would
-    build from the ordinary EmailMultiAlternatives (but for boundary and Date)."""
-    subscriber = services.add_subscriber(address, components=[rest], confirmed=True)
-    incident = open_incident(name="Login <fails> & more", body="We *see* errors.")
-    update = incident.updates.get()
-    if later:
-        update = incident_services.post_update(incident, status="resolved", body="Fixed.")
-    context = NotificationContext.for_event(NotificationEvent.objects.get(update=update))
-    raw = notification_bytes(context, subscriber)
-    assert raw is not None
-    assert raw.recipient == subscriber.email and raw.sender == "status@localhost"
-    _mime, expected = smtp_message(notification_email(context, subscriber))
-    assert _canonical(raw.data) == _canonical(expected)
-    # A second context (another batch) has other placeholders, the same result.
-    again = notification_bytes(NotificationContext.for_event(context.event), subscriber)
-    assert _canonical(again.data) == _canonical(raw.data)
-
-
-def test_unusual_address_gets_the_ordinary_build(open_incident, settings, db):
-    """An internationalised domain needs IDNA encoding, a very long address a folded To
-    header: no substitution, Django builds and sends those messages itself, links still
-    the subscriber's own."""
-    odd = services.add_subscriber("jose@exämple.com", confirmed=True)
-    long = services.add_subscriber("a" * 70 + "@example.com", confirmed=True)
-    plain = services.add_subscriber("ann@example.com", confirmed=True)
-    event = NotificationEvent.objects.get(update=open_incident().updates.get())
-    context = NotificationContext.for_event(event)
-    assert notification_bytes(context, odd) is None
-    assert notification_bytes(context, long) is None
-    assert notification_bytes(context, plain) is not None
-    with SMTPServer() as smtp:
-        _smtp(settings, smtp)
-        assert outbox.send_batch(_batch(event)).sent == 3
-        received = {r.to: r for r in smtp.handler.received}
-    assert received[long.email].message["To"] == long.email
-    got = received["jose@xn--exmple-cua.com"]
-    manage, unsubscribe = _links(odd)
-    assert got.message["List-Unsubscribe"].strip() == f"<{unsubscribe}>"
-    assert f"Manage your subscription: {manage}" in got.part("text/plain")
-    assert plain.token.encode() not in got.raw
-
-
-def test_very_long_lines_are_encoded_per_recipient(open_incident, rest_fan, everything, settings):
-    """A paragraph longer than SMTP's 998-character line limit makes Django encode the
-    parts (quoted-printable); substituting into encoded bytes would break them, so each
-    recipient's message is built whole, and arrives intact."""
-    paragraph = "The database failed over. " * 60
-    event = NotificationEvent.objects.get(update=open_incident(body=paragraph).updates.get())
-    assert NotificationContext.for_event(event).raw_template is None
-    with SMTPServer() as smtp:
-        _smtp(settings, smtp)
-        assert outbox.send_batch(_batch(event)).sent == 2
-        received = {r.to: r for r in smtp.handler.received}
-    for subscriber in (rest_fan, everything):
-        got = received[subscriber.email]
-        assert paragraph.strip() in got.part("text/plain")
-        assert f'<a href="{_links(subscriber)[1]}">Unsubscribe</a>' in got.part("text/html")
-        assert all(len(line) <= 998 for line in got.raw.split(b"\r\n"))

@@ -11,7 +11,8 @@ from django.core import mail
 from django.utils import timezone
 
 from incidents import services as incident_services
-from subscriptions import outbox, services
+from subscriptions import delivery, outbox, services
+from subscriptions.channels import mail as email_channel
 from subscriptions.models import Delivery, NotificationEvent, Subscriber
 from tests.subscriptions.smtp import Handler, SMTPServer
 
@@ -32,13 +33,13 @@ def post(incident, **kwargs):
     return NotificationEvent.objects.get(update=update)
 
 
-def deliver(event) -> outbox.BatchResult:
+def deliver(event) -> delivery.BatchResult:
     """Fan out and run every send batch inline."""
     queue = Queue()
     outbox.fan_out(event.pk, enqueue=queue)
-    total = outbox.BatchResult()
+    total = delivery.BatchResult()
     for batch in queue:
-        result = outbox.send_batch(batch)
+        result = delivery.send_batch(batch)
         for name in vars(total):
             setattr(total, name, getattr(total, name) + getattr(result, name))
     return total
@@ -87,8 +88,8 @@ def test_claiming_makes_a_second_send_of_the_same_batch_a_no_op(open_incident, e
     event = post(open_incident())
     queue = Queue()
     outbox.fan_out(event.pk, enqueue=queue)
-    assert outbox.send_batch(queue[0]).sent == 1
-    assert outbox.send_batch(queue[0]).sent == 0
+    assert delivery.send_batch(queue[0]).sent == 1
+    assert delivery.send_batch(queue[0]).sent == 0
     assert len(mail.outbox) == 1
 
 
@@ -99,8 +100,8 @@ def test_claim_takes_only_pending_due_rows(open_incident, everything, rest_fan):
     Delivery.objects.filter(pk=rows[1].pk).update(
         next_attempt_at=timezone.now() + timedelta(minutes=5)
     )
-    first = outbox.claim([r.pk for r in rows])
-    second = outbox.claim([r.pk for r in rows])
+    first = delivery.claim([r.pk for r in rows])
+    second = delivery.claim([r.pk for r in rows])
     assert Delivery.objects.filter(claim=first).count() == 1
     assert Delivery.objects.filter(claim=second).count() == 0
 
@@ -113,7 +114,7 @@ def test_a_batch_sends_only_its_own_rows_not_those_between_its_ids(open_incident
     event = post(open_incident())
     outbox.fan_out(event.pk, enqueue=Queue())
     ids = list(Delivery.objects.order_by("pk").values_list("pk", flat=True))
-    result = outbox.send_batch([ids[0], ids[4]])
+    result = delivery.send_batch([ids[0], ids[4]])
     assert result.sent == 2
     sent = set(Delivery.objects.filter(state=DState.SENT).values_list("pk", flat=True))
     assert sent == {ids[0], ids[4]}
@@ -126,7 +127,7 @@ def test_row_of_someone_who_unsubscribed_meanwhile_is_skipped(open_incident, eve
     queue = Queue()
     outbox.fan_out(event.pk, enqueue=queue)
     services.unsubscribe(everything)
-    result = outbox.send_batch(queue[0])
+    result = delivery.send_batch(queue[0])
     assert result.skipped == 1 and mail.outbox == []
     assert Delivery.objects.get().state == DState.SKIPPED
 
@@ -143,15 +144,15 @@ def test_row_of_someone_who_unsubscribed_meanwhile_is_skipped(open_incident, eve
     ],
 )
 def test_classify_smtp_errors(exc, permanent):
-    error = outbox.classify(exc)
+    error = email_channel.classify(exc)
     assert error.permanent is permanent
     assert error.reason
 
 
 def test_backoff_grows_and_is_bounded(settings):
     settings.SUBSCRIPTIONS_RETRY_BASE_SECONDS = 60
-    assert [outbox.backoff(n).total_seconds() for n in (1, 2, 3)] == [60, 120, 240]
-    assert outbox.backoff(50) == timedelta(hours=6)
+    assert [delivery.backoff(n).total_seconds() for n in (1, 2, 3)] == [60, 120, 240]
+    assert delivery.backoff(50) == timedelta(hours=6)
 
 
 def test_real_smtp_per_message_errors(open_incident, settings, db):
@@ -178,7 +179,7 @@ def test_real_smtp_per_message_errors(open_incident, settings, db):
         assert "451" in grey.last_error and grey.next_attempt_at > timezone.now()
         # Later (the retry task or the sweeper), the greylisted mail goes through.
         Delivery.objects.filter(pk=grey.pk).update(next_attempt_at=timezone.now())
-        assert outbox.send_batch([grey.pk]).sent == 1
+        assert delivery.send_batch([grey.pk]).sent == 1
         assert [r.to for r in handler.to("grey@example.com")] == ["grey@example.com"]
 
 
@@ -217,7 +218,7 @@ def test_temporary_errors_give_up_after_max_attempts(open_incident, settings, ev
     deliver(event)
     row = Delivery.objects.get()
     Delivery.objects.filter(pk=row.pk).update(next_attempt_at=timezone.now())
-    outbox.send_batch([row.pk])
+    delivery.send_batch([row.pk])
     row.refresh_from_db()
     assert row.state == DState.FAILED and row.last_error.startswith("gave up after 2")
 
@@ -251,11 +252,11 @@ def test_sweeper_releases_rows_stuck_sending(open_incident, everything, settings
     settings.SUBSCRIPTIONS_SENDING_TIMEOUT = 600
     event = post(open_incident())
     outbox.fan_out(event.pk, enqueue=Queue())
-    outbox.claim(Delivery.objects.values_list("pk", flat=True))  # the worker then died
+    delivery.claim(Delivery.objects.values_list("pk", flat=True))  # the worker then died
     sends = Queue()
     assert outbox.sweep(enqueue=sends).released == 0
     Delivery.objects.update(claimed_at=timezone.now() - timedelta(seconds=601))
     result = outbox.sweep(enqueue=sends)
     assert result.released == 1 and result.requeued == 1
-    assert outbox.send_batch(sends[0]).sent == 1
+    assert delivery.send_batch(sends[0]).sent == 1
     assert len(mail.outbox) == 1

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 
 from components.models import Component
 from incidents import services as incident_services
-from subscriptions import services
+from subscriptions import audience, links, services
 from subscriptions.models import NotificationEvent, Subscriber
 
 State = Subscriber.State
@@ -57,7 +57,7 @@ def test_confirm_token_activates_and_follows_incident(open_incident):
     incident = open_incident()
     subscriber = services.add_subscriber("ivy@example.com", incident=incident)
     assert not subscriber.all_components
-    found, wanted = services.read_confirm_token(services.confirm_token(subscriber, incident))
+    found, wanted = links.read_confirm_token(links.confirm_token(subscriber, incident))
     assert found == subscriber and wanted == incident
     services.confirm(found, incident=wanted)
     subscriber.refresh_from_db()
@@ -70,29 +70,29 @@ def test_confirm_token_expires(db, settings, monkeypatch):
     from django.core import signing
 
     subscriber = services.add_subscriber("late@example.com", send_confirmation=False)
-    token = services.confirm_token(subscriber)
+    token = links.confirm_token(subscriber)
     settings.SUBSCRIPTIONS_CONFIRM_MAX_AGE = 60
     import time
 
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + 61)
     with pytest.raises(signing.SignatureExpired):
-        services.read_confirm_token(token)
+        links.read_confirm_token(token)
 
 
 def test_tampered_confirm_token_is_refused(db):
     from django.core import signing
 
     subscriber = services.add_subscriber("tamper@example.com", send_confirmation=False)
-    token = services.confirm_token(subscriber)
+    token = links.confirm_token(subscriber)
     with pytest.raises(signing.BadSignature):
-        services.read_confirm_token(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1])
+        links.read_confirm_token(token[:-2] + ("A" if token[-2] != "A" else "B") + token[-1])
 
 
 def test_tokens_do_not_contain_the_email_and_rotate(db):
     subscriber = services.add_subscriber("secret.person@example.com", confirmed=True)
     old = subscriber.token
-    assert "secret" not in old and "secret" not in services.confirm_token(subscriber)
+    assert "secret" not in old and "secret" not in links.confirm_token(subscriber)
     services.rotate_token(subscriber)
     assert subscriber.token != old
     assert not Subscriber.objects.filter(token=old).exists()
@@ -138,7 +138,7 @@ def test_audience_of_an_update(
 ):
     incident = open_incident()  # REST API major outage
     event = _event(incident.updates.get())
-    got = set(services.audience(event).values_list("email", flat=True))
+    got = set(audience.recipients(event).values_list("email", flat=True))
     assert got == {"eve@example.com", "rita@example.com", "greg@example.com"}
 
 
@@ -146,7 +146,7 @@ def test_group_subscription_covers_components_added_later(open_incident, group_f
     later = Component.objects.create(name="Webhooks", group=api_group)
     incident = open_incident(components={later.code: Component.Status.PARTIAL_OUTAGE})
     event = _event(incident.updates.get())
-    assert list(services.audience(event)) == [group_fan]
+    assert list(audience.recipients(event)) == [group_fan]
 
 
 def test_incident_followers_hear_about_it_and_nothing_else(open_incident, website):
@@ -154,8 +154,8 @@ def test_incident_followers_hear_about_it_and_nothing_else(open_incident, websit
     other = open_incident(name="Other", components={website.code: "major_outage"})
     follower = services.add_subscriber("ivy@example.com", incident=incident, confirmed=True)
     update = incident_services.post_update(incident, status="identified", body="Found it.")
-    assert list(services.audience(_event(update))) == [follower]
-    assert list(services.audience(_event(other.updates.get()))) == []
+    assert list(audience.recipients(_event(update))) == [follower]
+    assert list(audience.recipients(_event(other.updates.get()))) == []
 
 
 def test_no_event_for_updates_posted_without_notifications(open_incident, everything):
@@ -172,7 +172,7 @@ def test_postmortem_event_only_with_notify(open_incident, everything):
     incident_services.save_postmortem_draft(incident, body="What happened.")
     incident_services.publish_postmortem(incident, notify=True)
     event = NotificationEvent.objects.get(kind=NotificationEvent.Kind.POSTMORTEM)
-    assert list(services.audience(event)) == [everything]
+    assert list(audience.recipients(event)) == [everything]
     other = open_incident(name="Two")
     incident_services.resolve(other)
     incident_services.save_postmortem_draft(other, body="Quiet.")

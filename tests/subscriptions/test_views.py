@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from subscriptions import services
+from subscriptions import links, services
 from subscriptions.models import Subscriber
 
 State = Subscriber.State
@@ -140,7 +140,7 @@ def test_active_subscriber_follows_incident_through_the_emailed_link(
 def test_expired_and_bogus_confirm_links(client, settings, everything, monkeypatch):
     import time
 
-    token = services.confirm_token(everything)
+    token = links.confirm_token(everything)
     assert client.get("/subscriptions/garbage/confirm/").status_code == 404
     real = time.time
     monkeypatch.setattr(time, "time", lambda: real() + settings.SUBSCRIPTIONS_CONFIRM_MAX_AGE + 5)

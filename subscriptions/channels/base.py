@@ -1,0 +1,59 @@
+"""The interface between the channel-agnostic delivery loop and one channel.
+
+``subscriptions.delivery`` claims rows, groups them per batch, records outcomes, retries
+with backoff and counts hard bounces; a channel only knows its medium:
+
+* :meth:`Channel.prepare` renders what every recipient of one event shares, once per
+  event and batch;
+* :meth:`Channel.connect` gives a :class:`Connection` for the batch, which opens lazily,
+  sends one subscriber's delivery (rendering it from the prepared event) and may be
+  reset after an error that broke it;
+* :meth:`Channel.classify` reads a failure as temporary or permanent (:class:`SendError`).
+"""
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any
+
+from subscriptions.models import NotificationEvent, Subscriber
+
+
+@dataclass(frozen=True)
+class SendError:
+    """What a failed send means for the row: retry later, or give up."""
+
+    permanent: bool
+    reason: str
+    # The connection is unusable (disconnect, socket error): reconnect before the next.
+    broken: bool = False
+
+
+class Connection(ABC):
+    """One batch's connection to the medium (an SMTP session, an HTTP client)."""
+
+    @abstractmethod
+    def send(self, prepared: Any, subscriber: Subscriber) -> None:
+        """Deliver ``prepared`` (from :meth:`Channel.prepare`) to ``subscriber``,
+        opening the connection first if needed; raise on failure."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the connection if open (never raises); the next send reopens it."""
+
+
+class Channel(ABC):
+    """A medium notifications go out through."""
+
+    name: str
+
+    @abstractmethod
+    def prepare(self, event: NotificationEvent) -> Any:
+        """What every recipient of ``event`` shares, rendered once per batch."""
+
+    @abstractmethod
+    def connect(self) -> Connection:
+        """A connection for one batch (not opened yet)."""
+
+    @abstractmethod
+    def classify(self, exc: Exception) -> SendError:
+        """Whether ``exc``, raised by :meth:`Connection.send`, is worth retrying."""

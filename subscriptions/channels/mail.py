@@ -1,0 +1,98 @@
+"""The email channel: notifications rendered from the email templates and sent over one
+SMTP connection per batch (through Django's mail backend)."""
+
+import logging
+import smtplib
+from dataclasses import dataclass
+from functools import cached_property
+
+from django.core.mail import get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+
+from subscriptions import mime
+from subscriptions.channels.base import Channel, Connection, SendError
+from subscriptions.models import NotificationEvent, Subscriber
+from subscriptions.rendering import NotificationContext, notification_email
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PreparedEmail:
+    """One event's email, rendered once for the batch."""
+
+    context: NotificationContext
+
+    @cached_property
+    def template(self) -> mime.RawTemplate | None:
+        """The flattened SMTP bytes (built on first use, with the SMTP backend only)."""
+        return mime.RawTemplate.build(self.context)
+
+
+class EmailConnection(Connection):
+    """A Django mail backend held open for a batch.
+
+    With Django's own SMTP backend, a message is the batch's pre-flattened bytes with
+    the subscriber's values substituted, handed to smtplib as the backend itself would
+    (``subscriptions.mime``); otherwise, or when the substitution cannot be exact, the
+    backend builds and sends the message itself."""
+
+    def __init__(self, backend: BaseEmailBackend) -> None:
+        self.backend = backend
+        self.opened = False
+
+    def send(self, prepared: PreparedEmail, subscriber: Subscriber) -> None:
+        if not self.opened:
+            self.backend.open()
+            self.opened = True
+        template = prepared.template if mime.is_smtp_backend(self.backend) else None
+        raw = template.email_for(subscriber) if template is not None else None
+        if raw is None:
+            self.backend.send_messages([notification_email(prepared.context, subscriber)])
+        else:
+            mime.transmit(self.backend, raw)
+
+    def close(self) -> None:
+        # Also after a failed open: the backend may hold a half-open session.
+        self.opened = False
+        try:
+            self.backend.close()
+        except Exception:
+            logger.debug("closing the SMTP connection failed", exc_info=True)
+
+
+class EmailChannel(Channel):
+    name = "email"
+
+    def prepare(self, event: NotificationEvent) -> PreparedEmail:
+        return PreparedEmail(NotificationContext.for_event(event))
+
+    def connect(self) -> EmailConnection:
+        return EmailConnection(get_connection(fail_silently=False))
+
+    def classify(self, exc: Exception) -> SendError:
+        return classify(exc)
+
+
+def classify(exc: Exception) -> SendError:
+    """Read an SMTP exception: 5xx is permanent, 4xx and network trouble temporary.
+
+    Django's SMTP backend raises smtplib's exceptions when ``fail_silently`` is off;
+    ``SMTPRecipientsRefused`` carries the code per recipient (we send one per message)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, message = next(iter(exc.recipients.values()), (451, b"refused"))
+        return _from_code(code, message)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _from_code(exc.smtp_code, exc.smtp_error)
+    if isinstance(exc, smtplib.SMTPServerDisconnected | OSError):
+        return SendError(False, f"connection: {exc}"[:500], broken=True)
+    if isinstance(exc, smtplib.SMTPException):
+        return SendError(False, f"smtp: {exc}"[:500], broken=True)
+    return SendError(False, f"{type(exc).__name__}: {exc}"[:500])
+
+
+def _from_code(code: int, message: bytes | str) -> SendError:
+    if isinstance(message, bytes):
+        message = message.decode("utf-8", "replace")
+    reason = f"{code} {message}".strip()[:500]
+    return SendError(permanent=500 <= int(code) < 600, reason=reason)

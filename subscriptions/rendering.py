@@ -1,0 +1,255 @@
+"""Every email the portal sends, built by one function from three templates per kind:
+``emails/<kind>-subject.txt``, ``emails/<kind>-body.txt`` and ``emails/<kind>-body.html``.
+
+Kinds: ``confirm`` (double opt-in), ``manage`` (an active subscriber signed up again),
+``update`` (an incident or maintenance update), ``postmortem``, ``reminder`` (maintenance
+starts soon).
+
+Notifications go to thousands of subscribers at once and are the same for all of them
+but for a few values: the secret token in the manage and unsubscribe links, the
+subscriber's code in the threading Message-IDs, the To address and the Date. So a
+:class:`NotificationContext` (one per event and send batch) renders the templates ONCE
+with random :class:`Placeholders` for those values, and each recipient's email is made by
+substituting the real values into the rendered strings (:func:`notification_email`), or,
+for the SMTP backend, into the message bytes (``subscriptions.mime``).
+
+Notification templates therefore see no ``subscriber``: only the shared values and the
+placeholder ``manage_url`` / ``unsubscribe_url``.
+"""
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from functools import cached_property
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from components.models import Component
+from incidents.models import Incident
+from statusportal.markdown import markdown_to_text, render_markdown
+from statusportal.timefmt import format_posted
+from subscriptions import links
+from subscriptions.models import NotificationEvent, Subscriber
+
+
+def render_parts(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """Subject (one line), text body and HTML body of ``kind``."""
+    context = {
+        "page_name": settings.STATUSPAGE_NAME,
+        "page_url": settings.STATUSPAGE_URL,
+        **context,
+    }
+    subject = render_to_string(f"emails/{kind}-subject.txt", context)
+    subject = " ".join(subject.split())  # one line, whatever the template's layout
+    text = render_to_string(f"emails/{kind}-body.txt", context)
+    html = render_to_string(f"emails/{kind}-body.html", context)
+    return subject, text, html
+
+
+def assemble(
+    subject: str, text: str, html: str, *, to: str, headers: dict[str, str] | None = None
+) -> EmailMultiAlternatives:
+    """A text email with its HTML alternative, from the site's sender address."""
+    message = EmailMultiAlternatives(
+        subject, text, settings.DEFAULT_FROM_EMAIL, [to], headers=headers or {}
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+def subscriber_email(
+    subscriber: Subscriber, kind: str, *, incident: Incident | None = None
+) -> EmailMultiAlternatives:
+    """The confirm email (double opt-in) or the manage email (already subscribed)."""
+    context = {
+        "subscriber": subscriber,
+        "incident": incident,
+        "confirm_url": links.confirm_url(subscriber, incident),
+        "manage_url": links.manage_url(subscriber.token),
+        "max_age_hours": settings.SUBSCRIPTIONS_CONFIRM_MAX_AGE // 3600,
+    }
+    headers = {"Auto-Submitted": "auto-generated"}
+    return assemble(*render_parts(kind, context), to=subscriber.email, headers=headers)
+
+
+def date_header() -> str:
+    """The Date of a notification, written when it is sent (as Django would date it)."""
+    return formatdate(localtime=settings.EMAIL_USE_LOCALTIME)
+
+
+# --- Notifications: shared parts rendered once, per-subscriber values substituted -------
+
+# Tokens and codes of the alphabet and length of the placeholders (see ``new_token`` and
+# ``CodeField``): substituted verbatim. Anything else is rendered with its own values.
+PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
+PLAIN_CODE = re.compile(r"[a-z0-9]{12}")
+
+
+@dataclass(frozen=True)
+class Placeholders:
+    """Stand-ins for the per-subscriber values while the shared parts are rendered.
+
+    Random for each context, so no incident text can contain (or forge) one. The token
+    and code placeholders have the length of real ones (43 and 12 characters) and
+    characters every encoding writes as themselves, so headers and bodies flatten, fold
+    and wrap exactly as they would with real values."""
+
+    token: str
+    code: str
+    to: str
+    date: str
+
+    @classmethod
+    def new(cls) -> "Placeholders":
+        return cls(
+            token="tok" + secrets.token_hex(20),
+            # "q" is no hex digit: never a substring of the token placeholder.
+            code="q" + secrets.token_hex(6)[:11],
+            to=f"to{secrets.token_hex(8)}@placeholder.invalid",
+            # A real date (Python's email parser reads the Date header), random, of the
+            # fixed length of every ``formatdate`` value.
+            date=formatdate(secrets.randbelow(2**31)),
+        )
+
+    def named(self) -> dict[str, str]:
+        return {"token": self.token, "code": self.code, "to": self.to, "date": self.date}
+
+
+@dataclass(frozen=True)
+class SharedParts:
+    """A notification rendered with placeholders: what every recipient shares."""
+
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str]
+
+
+@dataclass
+class NotificationContext:
+    """What every recipient of one event shares: built once per send batch, so a batch
+    of a hundred emails renders the Markdown and the templates once."""
+
+    event: NotificationEvent
+    kind: str
+    values: dict[str, Any] = field(default_factory=dict)
+    # The Message-ID of the incident's first update opens the thread.
+    opens_thread: bool = False
+    placeholders: Placeholders = field(default_factory=Placeholders.new)
+
+    @classmethod
+    def for_event(cls, event: NotificationEvent) -> "NotificationContext":
+        incident = event.incident
+        values: dict[str, Any] = {
+            "incident": incident,
+            "incident_url": links.absolute(incident.get_absolute_url()),
+            "is_maintenance": incident.is_maintenance,
+        }
+        if incident.is_maintenance and incident.scheduled_for:
+            values["scheduled_for"] = format_posted(incident.scheduled_for)
+            values["scheduled_until"] = format_posted(incident.scheduled_until)
+        opens_thread = False
+        if event.kind == NotificationEvent.Kind.UPDATE:
+            update = event.update
+            values.update(
+                update=update,
+                status_label=update.get_status_display(),
+                body_html=render_markdown(update.body),
+                body_text=markdown_to_text(update.body),
+                posted=format_posted(update.display_at),
+                affected=[
+                    {
+                        "name": entry.get("name", ""),
+                        "status": Component.Status.label_of(entry.get("new_status")),
+                    }
+                    for entry in update.affected_components or ()
+                ],
+            )
+            first = incident.updates.order_by("created_at", "pk").values_list("pk", flat=True)
+            opens_thread = first.first() == update.pk
+            kind = "update"
+        elif event.kind == NotificationEvent.Kind.POSTMORTEM:
+            postmortem = event.postmortem
+            values.update(
+                status_label="Postmortem",
+                body_html=render_markdown(postmortem.body),
+                body_text=markdown_to_text(postmortem.body),
+                posted=format_posted(postmortem.published_at),
+            )
+            kind = "postmortem"
+        else:
+            values.update(status_label="Starts " + values.get("scheduled_for", "soon"))
+            kind = "reminder"
+        return cls(event=event, kind=kind, values=values, opens_thread=opens_thread)
+
+    def render_for(self, token: str, code: str) -> SharedParts:
+        """The parts with these token and code values (placeholders or real ones)."""
+        values = {
+            **self.values,
+            "manage_url": links.manage_url(token),
+            "unsubscribe_url": links.unsubscribe_url(token),
+        }
+        headers = {**links.list_headers(token), **self.thread_headers(code)}
+        return SharedParts(*render_parts(self.kind, values), headers=headers)
+
+    @cached_property
+    def shared(self) -> SharedParts:
+        """The parts rendered once, with the token and code placeholders."""
+        return self.render_for(self.placeholders.token, self.placeholders.code)
+
+    def thread_headers(self, code: str) -> dict[str, str]:
+        """Message-ID / In-Reply-To / References so one incident's mails form one thread.
+
+        The root id is fixed per (incident, subscriber ``code``); the first update's
+        mail carries it, later ones reply to it. Ids are deterministic, so a retried or
+        duplicated send keeps the same Message-ID (receivers can drop the duplicate)."""
+        domain = links.mail_domain()
+        root = f"<incident.{self.event.incident.code}.{code}@{domain}>"
+        if self.opens_thread:
+            return {"Message-ID": root}
+        own = f"<{self.kind}.{self.event.code}.{code}@{domain}>"
+        return {"Message-ID": own, "In-Reply-To": root, "References": root}
+
+
+def substitutable(subscriber: Subscriber) -> bool:
+    """Whether the subscriber's token and code may replace the placeholders verbatim:
+    values of the placeholders' alphabet and length, which neither URL reversing nor
+    HTML escaping changes. Others get the templates rendered with their own values."""
+    return bool(PLAIN_TOKEN.fullmatch(subscriber.token) and PLAIN_CODE.fullmatch(subscriber.code))
+
+
+def notification_email(
+    context: NotificationContext, subscriber: Subscriber, *, date: str | None = None
+) -> EmailMultiAlternatives:
+    """The email of one event for one subscriber, dated ``date`` (now by default)."""
+    if substitutable(subscriber):
+        swaps = (
+            (context.placeholders.token, subscriber.token),
+            (context.placeholders.code, subscriber.code),
+        )
+
+        def fill(text: str) -> str:
+            for placeholder, value in swaps:
+                text = text.replace(placeholder, value)
+            return text
+
+        shared = context.shared
+        parts = SharedParts(
+            fill(shared.subject),
+            fill(shared.text),
+            fill(shared.html),
+            {name: fill(value) for name, value in shared.headers.items()},
+        )
+    else:
+        parts = context.render_for(subscriber.token, subscriber.code)
+    return assemble(
+        parts.subject,
+        parts.text,
+        parts.html,
+        to=subscriber.email,
+        headers={**parts.headers, "Date": date or date_header()},
+    )
