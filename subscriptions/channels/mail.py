@@ -6,9 +6,9 @@ import smtplib
 from dataclasses import dataclass
 from functools import cached_property
 
-from django.core.mail import get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 
+from statusportal.mail import open_connection
 from subscriptions import mime
 from subscriptions.channels.base import Channel, Connection, SendError
 from subscriptions.models import NotificationEvent, Subscriber
@@ -68,7 +68,7 @@ class EmailChannel(Channel):
         return PreparedEmail(NotificationContext.for_event(event))
 
     def connect(self) -> EmailConnection:
-        return EmailConnection(get_connection(fail_silently=False))
+        return EmailConnection(open_connection())
 
     def classify(self, exc: Exception) -> SendError:
         return classify(exc)

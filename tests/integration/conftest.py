@@ -20,13 +20,15 @@ from django.conf import settings as django_settings
 from django.db import connection
 
 from statusportal.celery import app as celery_app
+from statusportal.mail import use_mail_server
 from tests.services import free_port, missing, port_open, redis_server_binary, redis_url
 from tests.subscriptions.smtp import Handler, SMTPServer
 
 ROOT = Path(__file__).resolve().parents[2]
 CELERY = str(Path(sys.executable).with_name("celery"))
-# DB 5 of the machine's Redis is this suite's broker (DB 4 would be the cache).
-BROKER_DB = 5
+# DB 5 of the machine's Redis is this suite's broker (DB 4 would be the cache); runs side by
+# side on one machine (several checkouts) pick another with TEST_BROKER_DB.
+BROKER_DB = int(os.environ.get("TEST_BROKER_DB", "5"))
 
 REDIS_OPTIONS = {
     "visibility_timeout": 3600,
@@ -161,8 +163,7 @@ def smtp():
 @pytest.fixture
 def mail_to_smtp(settings, smtp):
     """The test process (the web side: confirmation emails) sends to the same server."""
-    for key, value in smtp.settings().items():
-        setattr(settings, key, value)
+    use_mail_server(settings, smtp.settings())
     settings.STATUSPAGE_URL = "https://status.example.com"
     settings.STATUSPAGE_NAME = "Acme"
     return smtp

@@ -3,6 +3,7 @@
 import pytest
 from django.core import mail
 
+from statusportal.mail import use_mail_server
 from subscriptions import services
 from subscriptions.models import Subscriber
 
@@ -10,7 +11,7 @@ from subscriptions.models import Subscriber
 @pytest.fixture(autouse=True)
 def _locmem_mail(settings):
     # Mail goes to django.core.mail.outbox unless a test starts a real SMTP server.
-    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    use_mail_server(settings, {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"})
     settings.STATUSPAGE_URL = "https://status.example.com"
     settings.STATUSPAGE_NAME = "Acme"
     mail.outbox = []

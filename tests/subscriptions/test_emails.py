@@ -1,6 +1,7 @@
 """Content and headers of the notification emails."""
 
 from incidents import services as incident_services
+from statusportal.mail import use_mail_server
 from subscriptions import delivery, outbox
 from subscriptions.models import NotificationEvent
 from subscriptions.rendering import NotificationContext, notification_email
@@ -66,8 +67,7 @@ def test_outbox_sends_what_the_builder_builds(open_incident, everything):
 
 
 def _smtp(settings, smtp) -> None:
-    for key, value in smtp.settings().items():
-        setattr(settings, key, value)
+    use_mail_server(settings, smtp.settings())
 
 
 def _batch(event) -> list[int]:

@@ -7,9 +7,9 @@ import re
 import smtplib
 
 import pytest
-from django.core.mail import get_connection
 
 from incidents import services as incident_services
+from statusportal.mail import open_connection, use_mail_server
 from subscriptions import delivery, mime, outbox, services
 from subscriptions.models import NotificationEvent, Subscriber
 from subscriptions.rendering import NotificationContext, date_header, notification_email
@@ -26,8 +26,7 @@ TOKENS = {
 
 
 def _smtp(settings, smtp) -> None:
-    for key, value in smtp.settings().items():
-        setattr(settings, key, value)
+    use_mail_server(settings, smtp.settings())
 
 
 def _batch(event) -> list[int]:
@@ -82,7 +81,7 @@ def test_fast_path_bytes_are_what_the_smtp_backend_sends(
         return
     with SMTPServer() as smtp:
         _smtp(settings, smtp)
-        backend = get_connection(fail_silently=False)
+        backend = open_connection()
         backend.send_messages([notification_email(context, subscriber, date=DATE)])
         with smtplib.SMTP("127.0.0.1", smtp.port) as client:
             client.sendmail(raw.sender, [raw.recipient], raw.data)

@@ -11,10 +11,14 @@ from django.core import mail
 from django.utils import timezone
 
 from incidents import services as incident_services
+from statusportal.mail import use_mail_server
 from subscriptions import delivery, outbox, services
 from subscriptions.channels import mail as email_channel
 from subscriptions.models import Delivery, NotificationEvent, Subscriber
 from tests.subscriptions.smtp import Handler, SMTPServer
+
+# A mail server on a port where nobody listens (free_port() fills in the port).
+SMTP = {"EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend", "EMAIL_HOST": "127.0.0.1"}
 
 DState = Delivery.State
 
@@ -165,8 +169,7 @@ def test_real_smtp_per_message_errors(open_incident, settings, db):
     for address in ("a@example.com", "bad@example.com", "grey@example.com", "z@example.com"):
         services.add_subscriber(address, confirmed=True)
     with SMTPServer(handler) as smtp:
-        for key, value in smtp.settings().items():
-            setattr(settings, key, value)
+        use_mail_server(settings, smtp.settings())
         event = post(open_incident())
         result = deliver(event)
         assert (result.sent, result.failed, result.retry) == (2, 1, 1)
@@ -188,8 +191,7 @@ def test_repeated_hard_bounces_quarantine(open_incident, settings, db):
     handler = Handler(always={"bad@example.com": "550 5.1.1 No such user"})
     bad = services.add_subscriber("bad@example.com", confirmed=True)
     with SMTPServer(handler) as smtp:
-        for key, value in smtp.settings().items():
-            setattr(settings, key, value)
+        use_mail_server(settings, smtp.settings())
         incident = open_incident()
         deliver(NotificationEvent.objects.get(update=incident.updates.get()))
         assert Subscriber.objects.get(pk=bad.pk).state == Subscriber.State.ACTIVE
@@ -201,8 +203,7 @@ def test_repeated_hard_bounces_quarantine(open_incident, settings, db):
 def test_mail_server_down_leaves_rows_pending(open_incident, settings, everything, rest_fan):
     from tests.services import free_port
 
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+    use_mail_server(settings, {**SMTP, "EMAIL_PORT": free_port()})
     result = deliver(post(open_incident()))
     assert result.retry == 2 and result.sent == 0
     assert set(Delivery.objects.values_list("state", flat=True)) == {DState.PENDING}
@@ -211,8 +212,7 @@ def test_mail_server_down_leaves_rows_pending(open_incident, settings, everythin
 def test_temporary_errors_give_up_after_max_attempts(open_incident, settings, everything):
     from tests.services import free_port
 
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", free_port()
+    use_mail_server(settings, {**SMTP, "EMAIL_PORT": free_port()})
     settings.SUBSCRIPTIONS_MAX_ATTEMPTS = 2
     event = post(open_incident())
     deliver(event)
