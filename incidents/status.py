@@ -24,7 +24,8 @@ BY_WORST_COMPONENT = {
 
 
 def page_status_for(component_statuses, *, has_unresolved_incident: bool) -> PageStatus:
-    """Apply DESIGN "Page status" to already-loaded data (no queries)."""
+    """Apply the page-status rule (docs/architecture.md, "Domain model and its rules") to
+    already-loaded data (no queries)."""
     statuses = list(component_statuses)
     result = BY_WORST_COMPONENT.get(ComponentStatus.worst(statuses), ALL_OK)
     if not statuses and has_unresolved_incident:
