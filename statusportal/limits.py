@@ -10,7 +10,8 @@ field and the API answers as a 400 naming it.
   a buggy alerting script sends, and years 1 or 9999 cannot be shown in every time zone;
 - a *duration* is not negative and at most a bound given per field (a reminder at most
   ``MAX_REMIND_BEFORE`` ahead);
-- a *text* is at most its documented length (``MAX_*_LENGTH``), measured in characters.
+- a *text* is at most its documented length (``MAX_*_LENGTH``), measured in characters;
+- an API request body is at most ``MAX_JSON_BODY_BYTES`` nested ``MAX_JSON_DEPTH`` deep.
 """
 
 from datetime import UTC, datetime, timedelta
@@ -37,6 +38,11 @@ MAX_DESCRIPTION_LENGTH = 2_000  # component and group descriptions (shown on hov
 MAX_UPDATE_BODY_LENGTH = 20_000  # an incident update's Markdown body
 MAX_POSTMORTEM_LENGTH = 100_000  # a postmortem's Markdown body
 MAX_TEMPLATE_BODY_LENGTH = MAX_UPDATE_BODY_LENGTH  # an incident template's body
+
+# API request bodies (statusportal.api.parsers): a postmortem at its maximum length fits
+# several times over; deeper nesting than any of our documents has is refused.
+MAX_JSON_BODY_BYTES = 1024 * 1024
+MAX_JSON_DEPTH = 32
 
 
 def latest(now: datetime | None = None) -> datetime:

@@ -5,6 +5,10 @@ from django.urls import include, path
 
 from statusportal.health import healthz, readyz
 
+# JSON instead of Django's HTML error pages for /api/ paths; the HTML pages elsewhere.
+handler400 = "statusportal.api.views.bad_request"
+handler500 = "statusportal.api.views.server_error"
+
 admin.site.site_header = "Statusportal operator console"
 admin.site.site_title = "Statusportal"
 admin.site.index_title = "Run incidents"
