@@ -18,6 +18,7 @@ from statusportal.env import (
     env_bool,
     env_int,
     env_list,
+    env_networks,
     env_str,
     env_time_zone,
     env_url,
@@ -151,6 +152,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache -----------------------------------------------------------------------------
 CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_URL") or "locmem://"
 CACHES = {"default": cache_config(CACHE_URL)}
+# Rate-limit counters (API throttles, sign-ups) must be shared by every process: the same
+# Redis under its own prefix, or else the database (a table made by a migration), never a
+# process's own memory. See statusportal.ratelimit.
+if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
+    CACHES["ratelimit"] = {**cache_config(CACHE_URL), "KEY_PREFIX": "sp-rl"}
+else:
+    CACHES["ratelimit"] = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "statusportal_ratelimit",
+        "OPTIONS": {"MAX_ENTRIES": 100_000, "CULL_FREQUENCY": 4},
+    }
 DJANGO_REDIS_IGNORE_EXCEPTIONS = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 DJANGO_REDIS_LOGGER = "statusportal.cache"
@@ -158,6 +170,7 @@ DJANGO_REDIS_LOGGER = "statusportal.cache"
 # --- Auth ------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "statusportal.loginlimit.AddressLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -166,8 +179,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Admin brute-force protection: lock a username+address pair after repeated failures.
+# Admin brute-force protection: lock a username+address pair after repeated failures, and
+# an address after ADMIN_LOGIN_FAILURES_PER_IP failures over any usernames (one password
+# tried across many accounts; statusportal.loginlimit).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+ADMIN_LOGIN_FAILURES_PER_IP = env_int("ADMIN_LOGIN_FAILURES_PER_IP", 15, minimum=1)
+# The client address comes from statusportal.clientip (TRUSTED_PROXIES), as for every limit.
+AXES_CLIENT_IP_CALLABLE = "statusportal.clientip.client_ip"
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
@@ -320,9 +338,10 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "statusportal.api.exceptions.exception_handler",
+    # DRF's throttles counting the address from TRUSTED_PROXIES in the shared cache.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "statusportal.api.throttling.AnonRateThrottle",
+        "statusportal.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_ANON_THROTTLE_RATE", "600/minute"),
@@ -360,6 +379,9 @@ CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "Idempotent-Replayed"]
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 
 # --- Security (check --deploy is clean when STATUSPAGE_URL is https) -------------------
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client: the
+# address every limit counts (statusportal.clientip). Empty: the peer is the client.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS and not DEBUG)
