@@ -12,7 +12,6 @@ from datetime import timedelta
 
 from axes.models import AccessAttempt
 from django.conf import settings
-from django.contrib.auth.backends import BaseBackend
 from django.core.exceptions import PermissionDenied
 from django.db.models import Sum
 from django.http import HttpRequest
@@ -30,8 +29,11 @@ def failures_from(address: str) -> int:
     return total or 0
 
 
-class AddressLockoutBackend(BaseBackend):
-    """Authenticates nobody; refuses (stops every backend after it) a locked address."""
+class AddressLockoutBackend:
+    """Authenticates nobody; refuses (stops every backend after it) a locked address.
+
+    Not a ``BaseBackend``: without ``get_user`` it is never the backend a session
+    records (``force_login`` and ``login`` pick the first backend that has one)."""
 
     def authenticate(self, request: HttpRequest | None, **credentials):
         if request is None:

@@ -85,6 +85,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "statusportal",
     "components",
     "incidents",
@@ -101,6 +104,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "statusportal.twofactor.AdminTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "statusportal.middleware.AdminTimeZoneMiddleware",
@@ -191,6 +196,12 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+
+# Operators sign in with a password and a TOTP code (statusportal.twofactor); on by
+# default for an https page. Sessions (only the console has any) last ADMIN_SESSION_AGE.
+ADMIN_REQUIRE_2FA = env_bool("ADMIN_REQUIRE_2FA", HTTPS)
+SESSION_COOKIE_AGE = env_int("ADMIN_SESSION_AGE", 12 * 3600, minimum=300)
+OTP_TOTP_ISSUER = STATUSPAGE_NAME
 
 # --- Internationalisation --------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

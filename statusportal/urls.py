@@ -3,6 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from statusportal import twofactor
 from statusportal.health import healthz, readyz
 
 # JSON instead of Django's HTML error pages for /api/ paths; the HTML pages elsewhere.
@@ -14,6 +15,8 @@ admin.site.site_title = "Statusportal"
 admin.site.index_title = "Run incidents"
 
 urlpatterns = [
+    path("admin/2fa/setup/", twofactor.setup, name="twofactor-setup"),
+    path("admin/2fa/verify/", twofactor.verify_view, name="twofactor-verify"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
