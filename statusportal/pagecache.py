@@ -237,7 +237,7 @@ def only_params(request: HttpRequest, params: Iterable[str]) -> str:
         if name in request.GET:
             kept.setlist(name, request.GET.getlist(name))
     query = kept.urlencode()
-    request.GET = kept
+    request.GET = QueryDict(query)
     request.META["QUERY_STRING"] = query
     return f"{request.path}?{query}" if query else request.path
 

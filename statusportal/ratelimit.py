@@ -16,14 +16,17 @@ not an exact quota.
 import hashlib
 import time
 
-from django.core.cache import caches
+from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
 
 RATELIMIT_CACHE = "ratelimit"
 
 
 def counters() -> BaseCache:
-    return caches[RATELIMIT_CACHE]
+    """The ``ratelimit`` cache, or the default one where CACHES has no such entry."""
+    alias = RATELIMIT_CACHE if RATELIMIT_CACHE in settings.CACHES else DEFAULT_CACHE_ALIAS
+    return caches[alias]
 
 
 def _key(scope: str, key: str, window: int, now: float) -> str:

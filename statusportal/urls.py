@@ -1,4 +1,5 @@
-"""URL map (DESIGN §5). Each area keeps its own urls module."""
+"""The URL map (see docs/architecture.md, "The URL map"). Each area keeps its own urls
+module."""
 
 from django.contrib import admin
 from django.urls import include, path

@@ -8,6 +8,7 @@ are even looked at, since parsing comes first).
 
 import codecs
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from rest_framework import status
@@ -34,6 +35,7 @@ def depth_of(document: Any, limit: int) -> int:
     stack = [(document, 1)]
     while stack:
         value, depth = stack.pop()
+        children: Iterable[Any]
         if isinstance(value, dict):
             children = value.values()
         elif isinstance(value, list):

@@ -52,7 +52,22 @@ def test_ipv6_clients_are_counted_per_64():
 
 
 @pytest.fixture
-def three_reads_a_minute(monkeypatch):
+def own_counters(settings):
+    # Counters of this test's own (the suite's Redis is flushed by tests running in
+    # parallel); that they are shared across processes is shown with gunicorn in
+    # tests/integration/test_limits_gunicorn.py.
+    settings.CACHES = {
+        **settings.CACHES,
+        ratelimit.RATELIMIT_CACHE: {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "throttle-test",
+        },
+    }
+    ratelimit.counters().clear()
+
+
+@pytest.fixture
+def three_reads_a_minute(monkeypatch, own_counters):
     rates = {**throttling.AnonRateThrottle.THROTTLE_RATES, "anon": "3/minute"}
     monkeypatch.setattr(throttling.AnonRateThrottle, "THROTTLE_RATES", rates)
 
@@ -86,8 +101,7 @@ def test_counters_live_in_a_shared_cache_not_in_process_memory():
     assert type(backend).__name__ in ("RedisCache", "DatabaseCache")
 
 
-@pytest.mark.django_db
-def test_a_fixed_window_counts_to_its_limit_and_starts_again():
+def test_a_fixed_window_counts_to_its_limit_and_starts_again(own_counters):
     now = 1_000_000.0
     results = [ratelimit.hit("test", "k", 3, 60, now=now) for _ in range(4)]
     assert results == [True, True, True, False]
