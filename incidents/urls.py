@@ -1,4 +1,5 @@
-"""Public pages and feeds (DESIGN §5). Subscription pages live in subscriptions.urls."""
+"""Public pages and feeds (see docs/architecture.md, "The URL map"). Subscription pages live
+in subscriptions.urls."""
 
 from django.urls import path
 
