@@ -39,7 +39,7 @@ def incident_detail(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "status/incident.html", context)
 
 
-@public_cache
+@public_cache(params=("page",))
 def history(request: HttpRequest) -> HttpResponse:
     try:
         context = history_pages.history_page(_page_number(request))
@@ -48,7 +48,7 @@ def history(request: HttpRequest) -> HttpResponse:
     return render(request, "status/history.html", context)
 
 
-@public_cache
+@public_cache(params=("page",))
 def uptime(request: HttpRequest) -> HttpResponse:
     try:
         context = history_pages.uptime_page(_page_number(request))

@@ -5,6 +5,7 @@ Each helper returns the default when the variable is unset or empty, and raises
 in a deployment fails at start-up instead of silently falling back.
 """
 
+import ipaddress
 import os
 from urllib.parse import parse_qs, unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -56,6 +57,19 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if value is None:
         return list(default or [])
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_networks(name: str) -> list[str]:
+    """A comma-separated list of IP addresses or CIDR networks (``10.0.0.0/8, ::1``)."""
+    networks = env_list(name)
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list IP addresses or CIDR networks, got {network!r}"
+            ) from None
+    return networks
 
 
 def env_url(name: str, default: str = "", *, schemes: tuple[str, ...] = ()) -> str:

@@ -1,7 +1,11 @@
 """Site-wide middleware."""
 
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
+from django.utils.text import slugify
+from rest_framework.response import Response
 
+from statusportal.api.views import is_api
 from statusportal.timefmt import page_zone
 
 
@@ -17,3 +21,40 @@ class AdminTimeZoneMiddleware:
             with timezone.override(page_zone()):
                 return self.get_response(request)
         return self.get_response(request)
+
+
+class ApiErrorsAsJsonMiddleware:
+    """An error from an ``/api/`` URL is JSON, whoever produced it.
+
+    DRF answers its own errors in JSON, and ``handler400``/``handler500`` answer Django's
+    (``statusportal.api.views``); what is left is HTML or empty bodies from Django's
+    plumbing: a 405 from ``require_GET``, a CSRF 403, a 400 raised by middleware before any
+    view ran. This middleware, first in the list, rewrites those into
+    ``{"detail": …, "code": …}`` with the same status and headers.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.status_code >= 400
+            and is_api(request)
+            and not isinstance(response, Response)
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            return _as_json(response)
+        return response
+
+
+def _as_json(response: HttpResponse) -> JsonResponse:
+    reason = response.reason_phrase or "Error"
+    replaced = JsonResponse(
+        {"detail": f"{reason}.", "code": slugify(reason).replace("-", "_")},
+        status=response.status_code,
+    )
+    for header in ("Allow", "Retry-After", "WWW-Authenticate", "Vary"):
+        if header in response:
+            replaced[header] = response[header]
+    return replaced

@@ -15,6 +15,12 @@ the row at most once per ``STATUSPAGE_REVISION_TTL`` (``statusportal.revision``)
 forgets it at once after its own writes. The key also holds the page-time-zone date,
 because the uptime bars and "past incidents" roll over at midnight without any write.
 
+The key holds the path and only the query parameters the view declares it uses
+(``params``); the view is handed a request without the others. So ``/?anything=<random>``
+is the same page, the same ETag and the same cache entry as ``/``: a flood of made-up
+query strings is served from the cache, and cannot fill it (nor poison it with a page
+rendered from a parameter nobody else sent).
+
 A hit is served from a small in-process LRU (``process_cache``) before the shared cache:
 keys hold the revision, so nothing there is ever stale, and a hit then costs neither a
 database nor a cache round trip.
@@ -33,12 +39,13 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
 from django.utils import timezone
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 from django_redis.cache import RedisCache
@@ -117,8 +124,13 @@ def _guarded(action: str, call):
     return result
 
 
+# At most this many pages in a process's memory, however small (on top of the byte bound).
+PROCESS_CACHE_MAX_ENTRIES = 1000
+
+
 class _ProcessCache:
-    """A small LRU of rendered pages in this process's memory, bounded in bytes.
+    """A small LRU of rendered pages in this process's memory, bounded in bytes and in
+    entries.
 
     Its keys hold the revision, so an entry is never stale, only unused; it saves the
     shared cache's round trip and unpickling (for the status page, a large share of a hit).
@@ -147,9 +159,14 @@ class _ProcessCache:
                 return
             self._entries[key] = (stored, size)
             self._bytes += size
-            while self._bytes > limit and self._entries:
+            while self._entries and (
+                self._bytes > limit or len(self._entries) > PROCESS_CACHE_MAX_ENTRIES
+            ):
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self._bytes -= dropped
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
     def clear(self) -> None:
         with self._lock:
@@ -212,8 +229,29 @@ def _not_modified(request, etag: str, last_modified) -> bool:
     return since is not None and int(last_modified.timestamp()) <= since
 
 
-def public_cache(view=None, *, max_age: int | None = None, s_maxage: int | None = None):
-    """Decorate a public GET view (HTML page, feed or JSON) as described above."""
+def only_params(request: HttpRequest, params: Iterable[str]) -> str:
+    """Keep in ``request`` only the query parameters named in ``params`` (in that order)
+    and answer the canonical path with them: what the cache key is made of."""
+    kept = QueryDict(mutable=True)
+    for name in params:
+        if name in request.GET:
+            kept.setlist(name, request.GET.getlist(name))
+    query = kept.urlencode()
+    request.GET = QueryDict(query)
+    request.META["QUERY_STRING"] = query
+    return f"{request.path}?{query}" if query else request.path
+
+
+def public_cache(
+    view=None,
+    *,
+    max_age: int | None = None,
+    s_maxage: int | None = None,
+    params: Iterable[str] = (),
+):
+    """Decorate a public GET view (HTML page, feed or JSON) as described above; ``params``
+    names the query parameters it reads (all others are dropped before it runs)."""
+    params = tuple(params)
 
     def decorator(view_func):
         @functools.wraps(view_func)
@@ -224,7 +262,8 @@ def public_cache(view=None, *, max_age: int | None = None, s_maxage: int | None 
             shared_age = settings.STATUSPAGE_CDN_MAX_AGE if s_maxage is None else s_maxage
             revision = revisions.current()
             day = timezone.now().astimezone(page_zone()).date().isoformat()
-            material = f"{request.get_full_path()}|{revision.number}|{revision.changed_at}|{day}"
+            canonical = only_params(request, params)
+            material = f"{canonical}|{revision.number}|{revision.changed_at}|{day}"
             digest = hashlib.sha256(material.encode()).hexdigest()[:32]
             etag = f'"{digest}"'
             last_modified = revision.changed_at

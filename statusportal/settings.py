@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.crypto import get_random_string
 
@@ -18,6 +19,7 @@ from statusportal.env import (
     env_bool,
     env_int,
     env_list,
+    env_networks,
     env_str,
     env_time_zone,
     env_url,
@@ -84,7 +86,11 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "corsheaders",
+    "csp",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "statusportal",
     "components",
     "incidents",
@@ -93,6 +99,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that it sees every error of an /api/ URL, whichever layer answered it.
+    "statusportal.middleware.ApiErrorsAsJsonMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -100,8 +108,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "statusportal.twofactor.AdminTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "statusportal.middleware.AdminTimeZoneMiddleware",
     # Last, so that it sees authentication results (django-axes requirement).
     "axes.middleware.AxesMiddleware",
@@ -121,6 +132,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "statusportal.context_processors.statuspage",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -151,6 +163,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Cache -----------------------------------------------------------------------------
 CACHE_URL = env_str("CACHE_URL") or env_str("REDIS_URL") or "locmem://"
 CACHES = {"default": cache_config(CACHE_URL)}
+# Rate-limit counters (API throttles, sign-ups) must be shared by every process: the same
+# Redis under its own prefix, or else the database (a table made by a migration), never a
+# process's own memory. See statusportal.ratelimit.
+if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
+    CACHES["ratelimit"] = {**cache_config(CACHE_URL), "KEY_PREFIX": "sp-rl"}
+else:
+    CACHES["ratelimit"] = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "statusportal_ratelimit",
+        "OPTIONS": {"MAX_ENTRIES": 100_000, "CULL_FREQUENCY": 4},
+    }
 DJANGO_REDIS_IGNORE_EXCEPTIONS = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 DJANGO_REDIS_LOGGER = "statusportal.cache"
@@ -158,6 +181,7 @@ DJANGO_REDIS_LOGGER = "statusportal.cache"
 # --- Auth ------------------------------------------------------------------------------
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
+    "statusportal.loginlimit.AddressLockoutBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -166,13 +190,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Admin brute-force protection: lock a username+address pair after repeated failures.
+# Admin brute-force protection: lock a username+address pair after repeated failures, and
+# an address after ADMIN_LOGIN_FAILURES_PER_IP failures over any usernames (one password
+# tried across many accounts; statusportal.loginlimit).
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+ADMIN_LOGIN_FAILURES_PER_IP = env_int("ADMIN_LOGIN_FAILURES_PER_IP", 15, minimum=1)
+# The client address comes from statusportal.clientip (TRUSTED_PROXIES), as for every limit.
+AXES_CLIENT_IP_CALLABLE = "statusportal.clientip.client_ip"
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+
+# Operators sign in with a password and a TOTP code (statusportal.twofactor); on by
+# default for an https page. Sessions (only the console has any) last ADMIN_SESSION_AGE.
+ADMIN_REQUIRE_2FA = env_bool("ADMIN_REQUIRE_2FA", HTTPS)
+SESSION_COOKIE_AGE = env_int("ADMIN_SESSION_AGE", 12 * 3600, minimum=300)
+OTP_TOTP_ISSUER = STATUSPAGE_NAME
 
 # --- Internationalisation --------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -321,15 +356,17 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "statusportal.api.pagination.StandardPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Bounded in size and nesting (statusportal.limits): a 413 or 400, never a 500.
+    "DEFAULT_PARSER_CLASSES": ["statusportal.api.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "statusportal.api.exceptions.exception_handler",
+    # DRF's throttles counting the address from TRUSTED_PROXIES in the shared cache.
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "statusportal.api.throttling.AnonRateThrottle",
+        "statusportal.api.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_ANON_THROTTLE_RATE", "600/minute"),
@@ -367,6 +404,9 @@ CORS_EXPOSE_HEADERS = ["ETag", "Last-Modified", "Idempotent-Replayed"]
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 
 # --- Security (check --deploy is clean when STATUSPAGE_URL is https) -------------------
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For names the client: the
+# address every limit counts (statusportal.clientip). Empty: the peer is the client.
+TRUSTED_PROXIES = env_networks("TRUSTED_PROXIES")
 if env_bool("USE_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", HTTPS and not DEBUG)
@@ -379,6 +419,26 @@ SESSION_COOKIE_SECURE = HTTPS
 CSRF_COOKIE_SECURE = HTTPS
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) on every response: scripts, styles, fonts and
+# requests from this origin only; an inline <script> or <style> of ours carries the
+# request's nonce (nonce="{{ CSP_NONCE }}"; public pages have none, so cached pages never
+# hold a stale nonce). Images may also be data: URIs (Swagger UI's icons) and come from
+# the origin of STATUSPAGE_LOGO_URL.
+_logo = urlsplit(STATUSPAGE_LOGO_URL)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, NONCE],
+        "img-src": [SELF, "data:", *([f"{_logo.scheme}://{_logo.netloc}"] if _logo.netloc else [])],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- Logging ---------------------------------------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()

@@ -1,16 +1,23 @@
-"""The URL map (see docs/architecture.md, 'The URL map'). Each area keeps its own urls
+"""The URL map (see docs/architecture.md, "URL map"). Each area keeps its own urls
 module."""
 
 from django.contrib import admin
 from django.urls import include, path
 
+from statusportal import twofactor
 from statusportal.health import healthz, readyz
+
+# JSON instead of Django's HTML error pages for /api/ paths; the HTML pages elsewhere.
+handler400 = "statusportal.api.views.bad_request"
+handler500 = "statusportal.api.views.server_error"
 
 admin.site.site_header = "Statusportal operator console"
 admin.site.site_title = "Statusportal"
 admin.site.index_title = "Run incidents"
 
 urlpatterns = [
+    path("admin/2fa/setup/", twofactor.setup, name="twofactor-setup"),
+    path("admin/2fa/verify/", twofactor.verify_view, name="twofactor-verify"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),

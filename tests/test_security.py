@@ -22,3 +22,29 @@ def test_admin_login_works_with_the_right_password(client, support_user):
     response = client.post("/admin/login/?next=/admin/", {"username": "sam", "password": PASSWORD})
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(support_user.pk)
+
+
+@pytest.mark.django_db
+def test_one_password_across_many_usernames_locks_the_address(client, support_user, settings):
+    settings.TRUSTED_PROXIES = []
+    settings.ADMIN_LOGIN_FAILURES_PER_IP = 15
+    attacker = {"REMOTE_ADDR": "203.0.113.5", "HTTP_USER_AGENT": "spray"}
+    for number in range(20):
+        client.post(
+            "/admin/login/",
+            {"username": f"user{number}", "password": "Summer2026!"},
+            HTTP_USER_AGENT=f"spray/{number}",  # a new user agent each time, too
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{number}",  # made up: ignored
+            REMOTE_ADDR="203.0.113.5",
+        )
+    # Even the right password for a real account is refused from that address now.
+    client.post("/admin/login/", {"username": "sam", "password": PASSWORD}, **attacker)
+    assert "_auth_user_id" not in client.session
+    # Sam, from another address, is not affected.
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "sam", "password": PASSWORD},
+        REMOTE_ADDR="198.51.100.20",
+    )
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(support_user.pk)

@@ -5,7 +5,7 @@ from django.db.models import Exists, OuterRef, Q
 
 from components.models import Component, ComponentGroup
 from incidents.models import Incident, IncidentUpdate
-from statusportal.api.filters import CodeFilter
+from statusportal.api.filters import CodeFilter, SaneIsoDateTimeFilter
 
 
 class IncidentFilterSet(django_filters.FilterSet):
@@ -28,16 +28,16 @@ class IncidentFilterSet(django_filters.FilterSet):
         queryset=ComponentGroup.objects.all(),
         label="Affects a component of the group with this code (repeat for several)",
     )
-    started_after = django_filters.IsoDateTimeFilter(
+    started_after = SaneIsoDateTimeFilter(
         field_name="started_at", lookup_expr="gte", label="Started at or after (ISO-8601)"
     )
-    started_before = django_filters.IsoDateTimeFilter(
+    started_before = SaneIsoDateTimeFilter(
         field_name="started_at", lookup_expr="lt", label="Started before (ISO-8601)"
     )
-    resolved_after = django_filters.IsoDateTimeFilter(
+    resolved_after = SaneIsoDateTimeFilter(
         field_name="resolved_at", lookup_expr="gte", label="Resolved at or after (ISO-8601)"
     )
-    resolved_before = django_filters.IsoDateTimeFilter(
+    resolved_before = SaneIsoDateTimeFilter(
         field_name="resolved_at", lookup_expr="lt", label="Resolved before (ISO-8601)"
     )
     unresolved = django_filters.BooleanFilter(

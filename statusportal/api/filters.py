@@ -1,8 +1,15 @@
 """Filter classes shared by the API's FilterSets."""
 
+from datetime import datetime
+
 import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django_filters.fields import IsoDateTimeField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+
+from statusportal import limits
 
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -16,3 +23,25 @@ class CodeFilter(django_filters.ModelMultipleChoiceFilter):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("to_field_name", "code")
         super().__init__(*args, **kwargs)
+
+
+class SaneIsoDateTimeField(IsoDateTimeField):
+    """An ISO-8601 time that passes ``statusportal.limits.check_time`` (1970 onwards, at
+    most a few years ahead, a real UTC offset), so the database never sees year 1 at
+    +23:59 (which it cannot convert: a 500 before this)."""
+
+    def clean(self, value: str | None) -> datetime | None:
+        parsed = super().clean(value)
+        try:
+            limits.check_time("value", parsed)
+        except ValidationError as exc:
+            raise forms.ValidationError(exc.message_dict["value"]) from None
+        return parsed
+
+
+@extend_schema_field(OpenApiTypes.DATETIME)
+class SaneIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """``IsoDateTimeFilter`` answering a time out of the accepted range with a 400 that
+    names the parameter."""
+
+    field_class = SaneIsoDateTimeField

@@ -1,7 +1,21 @@
-"""Views of the API that belong to no app."""
+"""Views of the API that belong to no app, and the error pages of /api/ URLs.
 
-from django.http import JsonResponse
+Django answers its own errors (a ``SuspiciousOperation`` such as ``RequestDataTooBig`` or
+``DisallowedHost``, an unhandled exception) with HTML pages through ``handler400`` and
+``handler500``; the handlers here answer JSON for ``/api/`` paths instead, so that an API
+client never has to parse HTML, and leave every other path to Django's own pages.
+"""
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
+
+API_PREFIX = "/api/"
+
+
+def is_api(request: HttpRequest) -> bool:
+    return request.path_info.startswith(API_PREFIX) or request.path.startswith(API_PREFIX)
 
 
 @csrf_exempt
@@ -11,3 +25,22 @@ def not_found(request, *args, **kwargs) -> JsonResponse:
         {"detail": f"Not found: {request.path}. See /api/v1/docs/ and /api/v2/summary.json."},
         status=404,
     )
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """``handler400``: JSON under /api/ (a 413 for a body over Django's upload limit)."""
+    if not is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        return JsonResponse(
+            {"detail": "The request body is too large.", "code": "request_too_large"},
+            status=413,
+        )
+    return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """``handler500``: JSON under /api/."""
+    if not is_api(request):
+        return defaults.server_error(request)
+    return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
