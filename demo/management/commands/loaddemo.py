@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandParser
 from components.models import Component
 from demo import builder
 from demo.catalogue import DEMO_PASSWORD, DEMO_USERNAME, SEED
+from demo.checks import DEMO_LOGIN_WARNING
 from incidents.models import Incident
 
 
@@ -61,3 +62,4 @@ class Command(BaseCommand):
                 "is created — use `manage.py createsuperuser` for one)."
             )
         )
+        self.stdout.write(self.style.WARNING(f"WARNING: {DEMO_LOGIN_WARNING}"))

@@ -1,17 +1,16 @@
-"""Deployment checks of the core (``manage.py check --deploy``).
+"""Deployment check of the demo app (``manage.py check --deploy``).
 
 ``demo_login`` warns while the demo operator login exists: its username and password are
 public (README, ``make run`` prints them), so a portal reachable from the internet with it
-is a portal anyone can run. Registered with ``checks.register(demo_login, Tags.security,
-deploy=True)`` in the app that creates the login (see docs/architecture.md).
+is a portal anyone can run. Registered in ``DemoConfig.ready()``.
 """
 
 from django.contrib.auth import get_user_model
 from django.core.checks import CheckMessage, Warning
 from django.db import DatabaseError
 
-DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "demo-operator"
+from demo.catalogue import DEMO_PASSWORD, DEMO_USERNAME
+
 DEMO_LOGIN_WARNING = (
     f"The demo operator login ({DEMO_USERNAME} / {DEMO_PASSWORD}) exists. Its password is "
     "public: never expose this portal with it. Delete it (manage.py shell, or the admin's "
@@ -32,6 +31,6 @@ def demo_login(app_configs=None, **kwargs) -> list[CheckMessage]:
             DEMO_LOGIN_WARNING,
             hint='Run: manage.py shell -c "from django.contrib.auth.models import User; '
             f"User.objects.filter(username='{DEMO_USERNAME}').delete()\"",
-            id="statusportal.W001",
+            id="demo.W001",
         )
     ]
