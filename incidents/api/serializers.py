@@ -26,7 +26,9 @@ class AffectedComponentSerializer(serializers.Serializer):
 class IncidentUpdateSerializer(TimestampedModelSerializer):
     """One message on an incident's timeline."""
 
-    incident = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    incident: "serializers.SlugRelatedField[Incident]" = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     affected_components = AffectedComponentSerializer(many=True, read_only=True)
 
     class Meta:
@@ -64,7 +66,9 @@ class PublishedPostmortemSerializer(TimestampedModelSerializer):
 class PostmortemSerializer(TimestampedModelSerializer):
     """A postmortem as operators see it, draft or published."""
 
-    incident = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    incident: "serializers.SlugRelatedField[Incident]" = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = Postmortem

@@ -124,7 +124,7 @@ def component(c: Component) -> dict:
         "description": c.description or None,
         "showcase": c.showcase,
         "start_date": c.start_date.isoformat() if c.start_date else None,
-        "group_id": c.group.code if c.group_id else None,
+        "group_id": c.group.code if c.group is not None else None,
         "page_id": page_id(),
         "group": False,
         "only_show_if_degraded": c.only_show_if_degraded,
@@ -155,7 +155,7 @@ def components(catalogue: Catalogue) -> list[dict]:
     """The flat list: groups and ungrouped components by position, each group followed by
     its children (by position)."""
     children: dict[int, list[Component]] = {g.pk: [] for g in catalogue.groups}
-    top: list[tuple[int, int, int, object]] = []
+    top: list[tuple[int, int, int, Component | ComponentGroup]] = []
     for c in catalogue.components:
         if c.group_id is None:
             top.append((c.position, 1, c.pk, c))
