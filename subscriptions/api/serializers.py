@@ -2,14 +2,22 @@
 
 from rest_framework import serializers
 
+from components.models import Component, ComponentGroup
+from incidents.models import Incident
 from statusportal.api.fields import TimestampedModelSerializer
 from subscriptions.models import Subscriber
 
 
 class SubscriberSerializer(TimestampedModelSerializer):
-    components = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    groups = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    incidents = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    components: "serializers.SlugRelatedField[Component]" = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
+    groups: "serializers.SlugRelatedField[ComponentGroup]" = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
+    incidents: "serializers.SlugRelatedField[Incident]" = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
 
     class Meta:
         model = Subscriber
