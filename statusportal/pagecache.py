@@ -33,6 +33,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -228,7 +229,7 @@ def public_cache(view=None, *, max_age: int | None = None, s_maxage: int | None 
             digest = hashlib.sha256(material.encode()).hexdigest()[:32]
             etag = f'"{digest}"'
             last_modified = revision.changed_at
-            headers = {
+            headers: dict[str, Any] = {
                 "etag": etag,
                 "last_modified": last_modified,
                 "max_age": browser_age,
