@@ -1,5 +1,7 @@
 """Filter classes shared by the API's FilterSets."""
 
+from typing import Any
+
 import django_filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -13,6 +15,6 @@ class CodeFilter(django_filters.ModelMultipleChoiceFilter):
     ``field_name = <value of to_field_name>``. An unknown code is a 400, not an empty list.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("to_field_name", "code")
         super().__init__(*args, **kwargs)
