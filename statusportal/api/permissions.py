@@ -1,10 +1,12 @@
 """Who may do what through the API: anyone reads, writes follow Django model permissions."""
 
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from rest_framework.permissions import SAFE_METHODS, DjangoModelPermissions
 from rest_framework.request import Request
-from rest_framework.views import APIView
+
+if TYPE_CHECKING:  # (DRF imports this module while rest_framework.views loads)
+    from rest_framework.views import APIView
 
 
 class ReadAnyoneWriteWithModelPermission(DjangoModelPermissions):
@@ -15,7 +17,7 @@ class ReadAnyoneWriteWithModelPermission(DjangoModelPermissions):
     or compute them from the request in ``required_permissions(request)``.
     """
 
-    def has_permission(self, request: Request, view: APIView) -> bool:
+    def has_permission(self, request: Request, view: "APIView") -> bool:
         if request.method in SAFE_METHODS and not getattr(view, "private", False):
             return True
         if not request.user or not request.user.is_authenticated:
