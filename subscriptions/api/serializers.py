@@ -1,5 +1,7 @@
 """Subscribers as administrators see them through the API (never their link secret)."""
 
+from typing import Any
+
 from rest_framework import serializers
 
 from components.models import Component, ComponentGroup
@@ -36,7 +38,7 @@ class SubscriberSerializer(TimestampedModelSerializer):
         read_only_fields = fields
 
 
-class SubscriberCreateSerializer(serializers.Serializer):
+class SubscriberCreateSerializer(serializers.Serializer[Any]):
     """Subscribe an address, by default to everything and with the double opt-in email."""
 
     email = serializers.EmailField(max_length=254)
