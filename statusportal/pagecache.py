@@ -33,7 +33,8 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ParamSpec, overload
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -213,6 +214,15 @@ def _not_modified(request, etag: str, last_modified) -> bool:
     return since is not None and int(last_modified.timestamp()) <= since
 
 
+_P = ParamSpec("_P")
+
+
+@overload
+def public_cache(view: Callable[_P, HttpResponse]) -> Callable[_P, HttpResponse]: ...
+@overload
+def public_cache(
+    view: None = None, *, max_age: int | None = None, s_maxage: int | None = None
+) -> Callable[[Callable[_P, HttpResponse]], Callable[_P, HttpResponse]]: ...
 def public_cache(view=None, *, max_age: int | None = None, s_maxage: int | None = None):
     """Decorate a public GET view (HTML page, feed or JSON) as described above."""
 
