@@ -208,7 +208,7 @@ class IncidentUpdate(models.Model):
     def __str__(self) -> str:
         return f"{self.incident}: {self.get_status_display()}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Every path that writes the body (the service posting an update, the admin's
         # body correction with update_fields) renders it here, so the two never diverge.
         update_fields = kwargs.get("update_fields")
