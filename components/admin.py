@@ -7,6 +7,8 @@ history row; what caused a change is shown by the app that records it (incidents
 "Caused by" column to the history).
 """
 
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin
 from django.db.models import Count
 from django.forms import BaseModelFormSet, ModelForm
@@ -15,6 +17,16 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from components.models import Component, ComponentGroup, ComponentStatusChange
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class _CountedGroup(TypedDict):
+    """A group as the admin's queryset annotates it."""
+
+    _component_count: int
+
 
 STATUS_PERMISSION = "components.change_component_status"
 # Everything about a component but its status: the page owner's, not Support staff's.
@@ -75,7 +87,7 @@ class ComponentGroupAdmin(admin.ModelAdmin):
         super().save_formset(request, form, formset, change)
 
     @admin.display(description="Components", ordering="_component_count")
-    def component_count(self, group: ComponentGroup) -> int:
+    def component_count(self, group: "WithAnnotations[ComponentGroup, _CountedGroup]") -> int:
         return group._component_count
 
 

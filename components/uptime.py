@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from functools import cached_property
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from django.db import connection
 from django.db.models import F, FloatField, Func, OuterRef, Subquery
@@ -243,6 +243,10 @@ def timestamp_of(field: str) -> Func | F:
     return _Epoch(field) if connection.vendor == "postgresql" else F(field)
 
 
+@overload
+def as_timestamp(value: float | datetime) -> float: ...
+@overload
+def as_timestamp(value: None) -> None: ...
 def as_timestamp(value: float | datetime | None) -> float | None:
     if value is None or isinstance(value, float):
         return value

@@ -13,9 +13,10 @@ A seeded random makes every run produce the same page (relative to today).
 import random
 from collections.abc import Callable
 from datetime import datetime, time, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -78,7 +79,7 @@ class DemoBuilder:
         self.now = timezone.now().replace(second=0, microsecond=0)
         self.origin = self.now - timedelta(days=HISTORY_DAYS)
         self.components: dict[str, Component] = {}
-        self.operator = None
+        self.operator: User | None = None
         self.resolved_major: list[tuple[Incident, Scenario, str]] = []
 
     # 1. The operator who "posted" everything.
@@ -184,7 +185,7 @@ class DemoBuilder:
         }[n_updates]
         offsets = sorted(rng.uniform(0.05, 0.95) for _ in plan[1:-1])
         times = [start] + [start + duration * f for f in offsets] + [start + duration]
-        incident = None
+        incident: Incident | None = None
         previous = None
         for status, at in zip(plan, times, strict=True):
             body, statuses = self.incident_step(status, previous, scenario, cause, worst, names)
@@ -209,12 +210,13 @@ class DemoBuilder:
                     author=self.operator,
                 )
             previous = status
+        assert incident is not None  # (a plan has at least two steps)
         if worst == CS.MAJOR_OUTAGE or (worst == CS.PARTIAL_OUTAGE and rng.random() < 0.2):
             self.resolved_major.append((incident, scenario, cause))
 
     def incident_step(self, status, previous, scenario, cause, worst, names):
         """Body and component statuses for one step of an incident."""
-        comps = {self.components[n].code: None for n in names}
+        comps: dict[str, str | None] = {self.components[n].code: None for n in names}
         texts = {
             "symptom": scenario.symptom,
             "cause": cause,
@@ -255,7 +257,7 @@ class DemoBuilder:
             remind_before=timedelta(hours=1),
             author=self.operator,
         )
-        common = {"deliver_notifications": False, "author": self.operator}
+        common: dict[str, Any] = {"deliver_notifications": False, "author": self.operator}
         services.post_update(
             maintenance,
             status=S.IN_PROGRESS,
@@ -284,6 +286,7 @@ class DemoBuilder:
         chosen = self.resolved_major[-max(1, self.n_incidents // 20) :]
         for index, (incident, scenario, cause) in enumerate(chosen):
             incident.refresh_from_db()
+            assert incident.resolved_at is not None  # (only resolved incidents are chosen)
             updates = list(incident.updates.order_by("display_at"))
             marks = [updates[0], updates[len(updates) // 3], updates[-2], updates[-1]]
             duration = incident.resolved_at - incident.started_at

@@ -8,6 +8,9 @@ write goes through ``incidents.services`` (the same functions the API and the sc
 call). See docs/architecture.md, 'The operator console'.
 """
 
+from datetime import datetime
+from typing import TYPE_CHECKING, TypedDict
+
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ValidationError
@@ -22,6 +25,16 @@ from django.utils.html import format_html
 from components.models import Component
 from incidents import admin_views, services, status_history_admin  # noqa: F401 (registers the history)
 from incidents.models import Incident, IncidentTemplate, Maintenance, Postmortem
+
+if TYPE_CHECKING:
+    from django.contrib.admin.options import _FieldGroups, _FieldsetSpec
+    from django_stubs_ext import WithAnnotations
+
+
+class _ListedIncident(TypedDict):
+    """An incident as the list's queryset annotates it."""
+
+    last_update_at: datetime | None
 
 
 class OpenFilter(admin.SimpleListFilter):
@@ -54,12 +67,21 @@ class MaintenanceStatusFilter(admin.SimpleListFilter):
 
 # The incident's own details, edited on the change page (and given on the add page);
 # status, components and timestamps move only by posting updates.
-INCIDENT_FIELDSETS = [
+INCIDENT_FIELDSETS: "_FieldsetSpec" = [
     (None, {"fields": ["name"]}),
     ("Advanced", {"classes": ["collapse"], "fields": ["impact_override"]}),
 ]
-SCHEDULE = ["scheduled_for", "scheduled_until", "auto_start", "auto_complete", "remind_before"]
-MAINTENANCE_FIELDSETS = [(None, {"fields": ["name"]}), ("Schedule", {"fields": SCHEDULE})]
+SCHEDULE: "_FieldGroups" = [
+    "scheduled_for",
+    "scheduled_until",
+    "auto_start",
+    "auto_complete",
+    "remind_before",
+]
+MAINTENANCE_FIELDSETS: "_FieldsetSpec" = [
+    (None, {"fields": ["name"]}),
+    ("Schedule", {"fields": SCHEDULE}),
+]
 
 
 def short_time(value) -> str:
@@ -141,7 +163,7 @@ class IncidentAdmin(admin.ModelAdmin):
         return short_time(incident.started_at)
 
     @admin.display(description="Last update", ordering="last_update_at")
-    def last_update(self, incident: Incident) -> str:
+    def last_update(self, incident: "WithAnnotations[Incident, _ListedIncident]") -> str:
         return short_time(incident.last_update_at)
 
     # -- actions ------------------------------------------------------------------------

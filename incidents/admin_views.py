@@ -11,10 +11,11 @@ console').
 """
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import messages
 from django.contrib.admin import helpers
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -40,6 +41,11 @@ if TYPE_CHECKING:
     from incidents.admin import IncidentAdmin
 
 TEMPLATES = "admin/incidents/incident"
+
+
+def operator(request: HttpRequest) -> User:
+    """The signed-in operator: the admin site lets only active staff reach these views."""
+    return cast(User, request.user)
 
 
 # -- the timeline ------------------------------------------------------------------------
@@ -139,7 +145,9 @@ def post_update_view(
     template = find_template(request.GET.get("template", ""))
     form: UpdateForm
     if add:
-        form_class = model_admin.get_form(request, None, form=OpenIncidentForm)
+        form_class = cast(
+            type[OpenIncidentForm], model_admin.get_form(request, None, form=OpenIncidentForm)
+        )
         form = form_class(data, kind=model_admin.kind, template=template)
     else:
         form = UpdateForm(data, incident=incident, template=template)
@@ -147,11 +155,14 @@ def post_update_view(
     if data is not None and form.is_valid():
         try:
             if isinstance(form, OpenIncidentForm):
-                incident = services.open_incident(author=request.user, **form.incident_arguments())
+                incident = services.open_incident(
+                    author=operator(request), **form.incident_arguments()
+                )
                 update = incident.updates.get()
             else:
+                assert incident is not None  # (an UpdateForm posts on an existing incident)
                 update = services.post_update(
-                    incident, author=request.user, **form.update_arguments()
+                    incident, author=operator(request), **form.update_arguments()
                 )
         except ValidationError as exc:
             form.add_service_error(exc)
@@ -179,7 +190,9 @@ def _page_context(
     add = incident is None
     opts = model_admin.opts
     admin_form = helpers.AdminForm(
-        form, list(model_admin.get_fieldsets(request)) if add else [], {}
+        form,  # type: ignore[arg-type]  # the stubs want a ModelForm; any form works
+        list(model_admin.get_fieldsets(request)) if add else [],
+        {},
     )
     if incident is not None:
         title = str(incident)
@@ -207,7 +220,7 @@ def _page_context(
         "object_id": incident.pk if incident else None,
         "adminform": admin_form,
         "form": form,
-        "errors": helpers.AdminErrorList(form, []),
+        "errors": helpers.AdminErrorList(form, []),  # type: ignore[arg-type]  # (as above)
         "media": model_admin.media + admin_form.media,
         "inline_admin_formsets": [],
         "is_popup": False,
@@ -223,7 +236,7 @@ def _page_context(
         "can_post": can_post and form.accepts_updates,
         "can_correct": can_post and user.has_perm("incidents.change_incidentupdate"),
         "timeline": timeline(incident) if incident is not None else [],
-        "details_url": None if add else admin_url(model_admin, "change", incident.pk),
+        "details_url": None if incident is None else admin_url(model_admin, "change", incident.pk),
         "postmortem_url": postmortem_url,
         "postmortem": getattr(incident, "postmortem", None) if postmortem_url else None,
         "closing_statuses": [s.value for s in Incident.CLOSED_STATUSES],
@@ -235,7 +248,7 @@ def _page_context(
 
 
 def correct_view(
-    model_admin: "IncidentAdmin", request: HttpRequest, incident: Incident, update_id: str
+    model_admin: "IncidentAdmin", request: HttpRequest, incident: Incident, update_id: int
 ) -> HttpResponse:
     """Correct the text of a posted update (a typo): saved alone, not posted again."""
     may_correct = model_admin.has_change_permission(request, incident) and request.user.has_perm(
@@ -270,7 +283,7 @@ def postmortem_view(
     model_admin: "IncidentAdmin", request: HttpRequest, incident: Incident
 ) -> HttpResponse:
     """Write a draft, preview it rendered, publish it (optionally notifying)."""
-    user = request.user
+    user = operator(request)
     if not user.has_perm("incidents.view_postmortem"):
         raise PermissionDenied
     can_edit = user.has_perm("incidents.change_postmortem") and user.has_perm(

@@ -3,14 +3,14 @@ newest 50), its description holding all its updates, newest first."""
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 
 from incidents import pages
 from incidents.models import Incident
 
 
 class HistoryRssFeed(Feed):
-    feed_type = Rss201rev2Feed
+    feed_type: type[SyndicationFeed] = Rss201rev2Feed
     description_template = "status/feed_item.html"
 
     def title(self) -> str:

@@ -9,12 +9,13 @@ refusal from it is shown on the field it concerns with :meth:`UpdateForm.add_ser
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
+from django.http import QueryDict
 
 from components.models import Component
 from incidents import services
@@ -103,7 +104,9 @@ class UpdateForm(forms.Form):
         self.kind = incident.kind if incident is not None else kind
         self.accepts_updates = incident is None or incident.accepts_updates
         statuses = Incident.statuses_for(self.kind)
-        self.fields["update_status"].choices = [(s.value, s.label) for s in statuses]
+        cast(forms.ChoiceField, self.fields["update_status"]).choices = [
+            (s.value, s.label) for s in statuses
+        ]
         self.fields["update_status"].initial = incident.status if incident else statuses[0]
         self.component_rows = self._component_rows()
         self.latest_update_pk = (
@@ -167,13 +170,14 @@ class UpdateForm(forms.Form):
             raise ValidationError(exc.message_dict["body"]) from None
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or self.cleaned_data  # (the same dict: Form.clean returns it)
         seen = data.get("last_seen_update")
         if seen is not None and self.latest_update_pk is not None and seen != self.latest_update_pk:
             self.add_error(None, STALE_FORM)
             # Resubmitting after reading it is allowed.
-            self.data = self.data.copy()
-            self.data[self.add_prefix("last_seen_update")] = str(self.latest_update_pk)
+            resubmit = cast(QueryDict, self.data).copy()
+            resubmit[self.add_prefix("last_seen_update")] = str(self.latest_update_pk)
+            self.data = resubmit
         return data
 
     def add_service_error(self, error: ValidationError) -> None:

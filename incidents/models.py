@@ -1,5 +1,7 @@
 """Incidents and maintenance, the updates posted on them, postmortems and templates."""
 
+from typing import Any, ClassVar
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -96,6 +98,12 @@ class Incident(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Not stored: what the reader pages set for their templates (incidents.pages).
+    timeline: list[Any]
+    latest_update: "IncidentUpdate | None"
+    affected: str
+    summary: str
+
     class Meta:
         verbose_name = "incident"
         ordering = ["-started_at", "-pk"]
@@ -185,6 +193,9 @@ class IncidentUpdate(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Not stored: set by incidents.pages.label_updates for the reader pages.
+    label: str
+
     class Meta:
         verbose_name = "incident update"
         ordering = ["-display_at", "-pk"]
@@ -197,7 +208,7 @@ class IncidentUpdate(models.Model):
     def __str__(self) -> str:
         return f"{self.incident}: {self.get_status_display()}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # Every path that writes the body (the service posting an update, the admin's
         # body correction with update_fields) renders it here, so the two never diverge.
         update_fields = kwargs.get("update_fields")
@@ -315,8 +326,8 @@ class IncidentTemplate(models.Model):
         return self.name
 
 
-class MaintenanceManager(models.Manager):
-    def get_queryset(self):
+class MaintenanceManager(models.Manager["Maintenance"]):
+    def get_queryset(self) -> "models.QuerySet[Maintenance]":
         return super().get_queryset().filter(kind=Incident.Kind.MAINTENANCE)
 
 
@@ -324,7 +335,7 @@ class Maintenance(Incident):
     """Scheduled maintenance: the same rows as Incident (kind="maintenance"), as a model of
     its own so that the console lists and schedules it apart from incidents."""
 
-    objects = MaintenanceManager()
+    objects: ClassVar[MaintenanceManager] = MaintenanceManager()
 
     class Meta:
         proxy = True

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from functools import cached_property
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
@@ -50,7 +50,15 @@ STATUS_LABELS = {status.value: str(status.label) for status in Incident.Status}
 # --- Updates -------------------------------------------------------------------------
 
 
-def label_updates(updates_newest_first: Sequence[IncidentUpdate]) -> list[IncidentUpdate]:
+class Labelled(Protocol):
+    status: str
+    label: str
+
+
+LabelledT = TypeVar("LabelledT", bound=Labelled)
+
+
+def label_updates(updates_newest_first: Sequence[LabelledT]) -> list[LabelledT]:
     """Set ``label`` on each update: its status name, or "Update" when it keeps the status
     of the update before it. Returns the same list (newest first)."""
     previous = None
@@ -195,8 +203,9 @@ def attach_day_incidents(
     window_end = min(day_start(last_day + timedelta(days=1), zone), now)
     now_ts = now.timestamp()
     through = Incident.components.through
+    # django-stubs misses annotations on an auto-created through model: hence the ignore.
     rows = (
-        through.objects.filter(
+        through.objects.filter(  # type: ignore[misc]
             component_id__in=list(uptimes),
             incident__started_at__lt=window_end,
         )
@@ -217,7 +226,7 @@ def attach_day_incidents(
             "resolved_ts",
         )
     )
-    refs = {}
+    refs: dict[str, dict[str, str]] = {}
     for component_id, code, name, impact, started_ts, resolved_ts in rows:
         days = uptimes[component_id].days
         first = day_index(bounds, as_timestamp(started_ts))
@@ -263,7 +272,7 @@ class UpdateBrief:
     label: str = ""
 
     @property
-    def html(self):
+    def html(self) -> SafeString:
         return body_as_html(self.body, self.body_html)
 
 
@@ -284,8 +293,8 @@ def past_incidents(today: date, now: datetime) -> list[DayOfIncidents]:
         .order_by(*NEWEST_FIRST)
         .values_list("incident_id", "status", "body", "body_html", "display_at")
     )
-    for incident_id, *fields in rows:
-        timelines[incident_id].append(UpdateBrief(*fields))
+    for incident_id, status, body, body_html, display_at in rows:
+        timelines[incident_id].append(UpdateBrief(status, body, body_html, display_at))
     by_day = defaultdict(list)
     for incident in past:
         incident.timeline = label_updates(timelines.get(incident.pk, []))

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -78,7 +78,7 @@ def _resolve_components(changes: ComponentChanges | None) -> dict[Component, str
             {"components": f"Unknown component code(s): {', '.join(unknown)}."},
             code="unknown_component",
         )
-    resolved = {}
+    resolved: dict[Component, str | None] = {}
     for key, status in changes.items():
         code = key.code if isinstance(key, Component) else str(key)
         if status not in (None, "") and status not in ComponentStatus.values:
@@ -174,7 +174,7 @@ def post_update(
     components: ComponentChanges | None = None,
     deliver_notifications: bool = True,
     display_at: datetime | None = None,
-    author: AbstractBaseUser | None = None,
+    author: User | None = None,
 ) -> IncidentUpdate:
     """Post an update on ``incident``; everything below happens in one transaction:
 
@@ -285,7 +285,7 @@ def open_incident(
     impact_override: str = "",
     deliver_notifications: bool = True,
     display_at: datetime | None = None,
-    author: AbstractBaseUser | None = None,
+    author: User | None = None,
     scheduled_for: datetime | None = None,
     scheduled_until: datetime | None = None,
     auto_start: bool = False,
@@ -314,7 +314,7 @@ def open_incident(
                 {"scheduled_until": "The end must be after the start."}, code="invalid_window"
             )
     started_at = _check_display_at(display_at, timezone.now())
-    if kind == Incident.Kind.MAINTENANCE:
+    if kind == Incident.Kind.MAINTENANCE and scheduled_for is not None:  # (checked above)
         started_at = scheduled_for  # until it actually starts
     incident = Incident.objects.create(
         name=name,
@@ -344,7 +344,7 @@ def open_incident(
 def resolve(
     incident: Incident,
     *,
-    author: AbstractBaseUser | None = None,
+    author: User | None = None,
     body: str = "",
     deliver_notifications: bool = True,
 ) -> IncidentUpdate | None:
@@ -376,7 +376,7 @@ def resolve_many(incidents: Iterable[Incident], **kwargs: Any) -> int:
 
 @transaction.atomic
 def save_postmortem_draft(
-    incident: Incident, *, body: str, author: AbstractBaseUser | None = None
+    incident: Incident, *, body: str, author: User | None = None
 ) -> Postmortem:
     """Create or replace the postmortem's text. A published one stays published."""
     body = (body or "").strip()
@@ -393,7 +393,7 @@ def save_postmortem_draft(
 
 @transaction.atomic
 def publish_postmortem(
-    incident: Incident, *, notify: bool = False, author: AbstractBaseUser | None = None
+    incident: Incident, *, notify: bool = False, author: User | None = None
 ) -> Postmortem:
     """Publish the incident's draft postmortem, optionally emailing subscribers."""
     incident = Incident.objects.select_for_update().get(pk=incident.pk)

@@ -1,12 +1,12 @@
 """/api/v1/ (the project's REST API) and /api/v2/ (Statuspage-compatible JSON)."""
 
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from statusportal.api.views import not_found
 
 # No Redoc page: its template loads fonts from Google; Swagger UI is fully local.
-v1 = [
+v1: list[URLPattern | URLResolver] = [
     path("", include("components.api.urls")),
     path("", include("incidents.api.urls")),
     path("", include("subscriptions.api.urls")),

@@ -39,7 +39,8 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Any, ParamSpec, overload
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -242,6 +243,19 @@ def only_params(request: HttpRequest, params: Iterable[str]) -> str:
     return f"{request.path}?{query}" if query else request.path
 
 
+_P = ParamSpec("_P")
+
+
+@overload
+def public_cache(view: Callable[_P, HttpResponse]) -> Callable[_P, HttpResponse]: ...
+@overload
+def public_cache(
+    view: None = None,
+    *,
+    max_age: int | None = None,
+    s_maxage: int | None = None,
+    params: Iterable[str] = (),
+) -> Callable[[Callable[_P, HttpResponse]], Callable[_P, HttpResponse]]: ...
 def public_cache(
     view=None,
     *,
@@ -267,7 +281,7 @@ def public_cache(
             digest = hashlib.sha256(material.encode()).hexdigest()[:32]
             etag = f'"{digest}"'
             last_modified = revision.changed_at
-            headers = {
+            headers: dict[str, Any] = {
                 "etag": etag,
                 "last_modified": last_modified,
                 "max_age": browser_age,

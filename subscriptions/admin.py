@@ -219,7 +219,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "sent_at",
         "created_at",
     ]
-    fields = readonly_fields
+    fields = list(readonly_fields)
 
     def has_add_permission(self, request):
         return False
@@ -266,7 +266,7 @@ class NotificationEventAdmin(admin.ModelAdmin):
         "created_at",
         "fanned_out_at",
     ]
-    fields = readonly_fields
+    fields = list(readonly_fields)
 
     def has_add_permission(self, request):
         return False

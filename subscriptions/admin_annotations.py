@@ -22,7 +22,7 @@ def delivery_annotations(updates) -> dict[int, str]:
         entry = counts.setdefault(update_id, {"event": event_id})
         entry[state] = n
     url = reverse("admin:subscriptions_delivery_changelist")
-    result = {}
+    result: dict[int, str] = {}
     for update_id, entry in counts.items():
         parts = [
             (

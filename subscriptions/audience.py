@@ -9,7 +9,7 @@ from subscriptions.models import NotificationEvent, Subscriber
 def event_component_ids(event: NotificationEvent) -> set[int]:
     """Components an event concerns: the incident's, plus any its update changed."""
     ids = set(event.incident.components.values_list("pk", flat=True))
-    if event.update_id:
+    if event.update is not None:  # (no query without an update_id)
         codes = [e.get("code") for e in event.update.affected_components or () if e.get("code")]
         if codes:
             ids |= set(Component.objects.filter(code__in=codes).values_list("pk", flat=True))
@@ -24,7 +24,9 @@ def recipients(event: NotificationEvent) -> QuerySet[Subscriber]:
     Written with EXISTS subqueries (no joins), so it needs no DISTINCT and pages by
     primary key cheaply.
     """
-    if event.kind == NotificationEvent.Kind.UPDATE and not event.update.deliver_notifications:
+    if event.kind == NotificationEvent.Kind.UPDATE and not (
+        event.update and event.update.deliver_notifications
+    ):
         return Subscriber.objects.none()
     if event.kind == NotificationEvent.Kind.POSTMORTEM and not (
         event.postmortem and event.postmortem.notify_subscribers

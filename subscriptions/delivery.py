@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection as db_connection
@@ -190,7 +190,7 @@ def _finish(row: Delivery, state: str, error: str = "") -> None:
 @functools.cache
 def _finish_sql() -> str:
     quote = db_connection.ops.quote_name
-    column = {f.name: quote(f.column) for f in Delivery._meta.concrete_fields}
+    column = {f.name: quote(cast(str, f.column)) for f in Delivery._meta.concrete_fields}
     return (
         f"UPDATE {quote(Delivery._meta.db_table)} SET {column['state']} = %s, "
         f"{column['attempts']} = {column['attempts']} + %s, {column['sent_at']} = %s, "

@@ -23,7 +23,8 @@ def chunked(items: list[int], size: int) -> Iterator[list[int]]:
 
 def enqueue_send(ids: Iterable[int], countdown: float | None = None) -> None:
     """Enqueue the sending of these deliveries (raises if the broker is unreachable)."""
-    current_app.signature(SEND_BATCH, args=(list(ids),)).apply_async(countdown=countdown)
+    # celery-types wants a float; Celery takes None (no delay), its default.
+    current_app.signature(SEND_BATCH, args=(list(ids),)).apply_async(countdown=countdown)  # type: ignore[arg-type]
 
 
 def enqueue_fan_out(event_id: int) -> bool:

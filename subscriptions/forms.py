@@ -1,5 +1,7 @@
 """Forms of the public subscription pages."""
 
+from typing import Any
+
 from django import forms
 from django.core.exceptions import ValidationError
 
@@ -24,8 +26,8 @@ class ScopeForm(forms.Form):
         queryset=ComponentGroup.objects.all(), to_field_name="code", required=False
     )
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or self.cleaned_data  # (the same dict: Form.clean returns it)
         if data.get("scope") == self.CHOSEN and not (data.get("components") or data.get("groups")):
             raise ValidationError(
                 {"components": "Choose at least one component, or “Everything”."},

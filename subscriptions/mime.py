@@ -61,7 +61,8 @@ def smtp_bytes(message: EmailMultiAlternatives) -> bytes:
     does, in Django 5.2 and in 6.x)."""
     if django.VERSION >= (6, 0):
         return message.message(policy=email.policy.SMTP).as_bytes()
-    return message.message().as_bytes(linesep="\r\n")
+    # django-stubs types Django 6's message(); 5.2's SafeMIME classes take a linesep.
+    return message.message().as_bytes(linesep="\r\n")  # type: ignore[call-arg]
 
 
 def is_smtp_backend(backend: Any) -> bool:
@@ -81,6 +82,7 @@ class RawEmail:
 def transmit(backend: SMTPBackend, raw: RawEmail) -> None:
     """Send ``raw`` over the open connection of Django's SMTP backend, as its ``_send``
     would; raises what smtplib raises."""
+    assert backend.connection is not None  # (the channel opened it)
     backend.connection.sendmail(raw.sender, [raw.recipient], raw.data)
 
 

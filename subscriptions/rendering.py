@@ -43,7 +43,7 @@ def render_parts(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
         "page_url": settings.STATUSPAGE_URL,
         **context,
     }
-    subject = render_to_string(f"emails/{kind}-subject.txt", context)
+    subject: str = render_to_string(f"emails/{kind}-subject.txt", context)
     subject = " ".join(subject.split())  # one line, whatever the template's layout
     text = render_to_string(f"emails/{kind}-body.txt", context)
     html = render_to_string(f"emails/{kind}-body.html", context)
@@ -149,12 +149,13 @@ class NotificationContext:
             "incident_url": links.absolute(incident.get_absolute_url()),
             "is_maintenance": incident.is_maintenance,
         }
-        if incident.is_maintenance and incident.scheduled_for:
+        if incident.is_maintenance and incident.scheduled_for and incident.scheduled_until:
             values["scheduled_for"] = format_posted(incident.scheduled_for)
             values["scheduled_until"] = format_posted(incident.scheduled_until)
         opens_thread = False
         if event.kind == NotificationEvent.Kind.UPDATE:
             update = event.update
+            assert update is not None  # (an update's event has its update)
             values.update(
                 update=update,
                 status_label=update.get_status_display(),
@@ -174,6 +175,7 @@ class NotificationContext:
             kind = "update"
         elif event.kind == NotificationEvent.Kind.POSTMORTEM:
             postmortem = event.postmortem
+            assert postmortem is not None and postmortem.published_at is not None  # (published)
             values.update(
                 status_label="Postmortem",
                 body_html=render_markdown(postmortem.body),

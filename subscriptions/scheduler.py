@@ -34,6 +34,7 @@ def run_maintenance_schedule(now: datetime | None = None) -> dict[str, int]:
         reminded_at__isnull=True,
         scheduled_for__gt=now,
     ):
+        assert incident.scheduled_for is not None and incident.remind_before is not None
         if incident.scheduled_for - incident.remind_before <= now and record_reminder(incident):
             done["reminded"] += 1
 

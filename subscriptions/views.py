@@ -36,7 +36,9 @@ def _too_many(request: HttpRequest) -> HttpResponse:
     return render(request, "subscriptions/rate_limited.html", status=429)
 
 
-def _sign_up(request: HttpRequest, form, *, incident: Incident | None = None) -> HttpResponse:
+def _sign_up(
+    request: HttpRequest, form, *, incident: Incident | None = None
+) -> HttpResponse | None:
     """Rate limits, honeypot, then ``add_subscriber``; the same "check your inbox" page
     in every case."""
     if not ratelimit.hit("ip", ratelimit.client_ip(request), settings.SUBSCRIPTIONS_RATE_PER_IP):

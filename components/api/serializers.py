@@ -52,7 +52,7 @@ class ComponentSerializer(TimestampedModelSerializer):
 class ComponentGroupSerializer(TimestampedModelSerializer):
     """A group of components, with its members' codes and their worst status."""
 
-    components = serializers.SlugRelatedField(
+    components: "serializers.SlugRelatedField[Component]" = serializers.SlugRelatedField(
         slug_field="code", many=True, read_only=True, help_text="Codes of its components."
     )
     status = serializers.SerializerMethodField(help_text="The worst status of its components.")

@@ -1,6 +1,7 @@
 """``/api/v1/components/`` and ``/api/v1/component-groups/``."""
 
 from rest_framework import viewsets
+from rest_framework.request import Request
 
 from components.api.filtersets import ComponentFilterSet, ComponentGroupFilterSet
 from components.api.serializers import ComponentGroupSerializer, ComponentSerializer
@@ -8,7 +9,7 @@ from components.models import Component, ComponentGroup
 from statusportal.api.idempotency import IdempotentCreateMixin
 
 
-class ComponentViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
+class ComponentViewSet(IdempotentCreateMixin, viewsets.ModelViewSet[Component]):
     """Components: anyone reads; ``POST`` needs ``add_component``; ``PATCH`` needs
     ``change_component``, or only ``change_component_status`` when it changes nothing but
     the status (what Support staff may do)."""
@@ -20,14 +21,14 @@ class ComponentViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
     ordering_fields = ["position", "name", "status", "updated_at"]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    def required_permissions(self, request) -> list[str] | None:
+    def required_permissions(self, request: Request) -> list[str] | None:
         data = request.data if request.method == "PATCH" else None
         if isinstance(data, dict) and set(data) == {"status"}:
             return ["components.change_component_status"]
         return None
 
 
-class ComponentGroupViewSet(IdempotentCreateMixin, viewsets.ModelViewSet):
+class ComponentGroupViewSet(IdempotentCreateMixin, viewsets.ModelViewSet[ComponentGroup]):
     """Component groups with their members and rolled-up status."""
 
     queryset = ComponentGroup.objects.prefetch_related("components")

@@ -1,7 +1,7 @@
 """Filters of the incident list: ``/api/v1/incidents/?status=…&component=…&q=…``."""
 
 import django_filters
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from components.models import Component, ComponentGroup
 from incidents.models import Incident, IncidentUpdate
@@ -67,16 +67,22 @@ class IncidentFilterSet(django_filters.FilterSet):
             "q",
         ]
 
-    def filter_unresolved(self, queryset, name, value):
+    def filter_unresolved(
+        self, queryset: QuerySet[Incident], name: str, value: bool | None
+    ) -> QuerySet[Incident]:
         if value:
             return queryset.filter(Incident.open_filter())
         return queryset.exclude(Incident.open_filter())
 
-    def filter_has_postmortem(self, queryset, name, value):
+    def filter_has_postmortem(
+        self, queryset: QuerySet[Incident], name: str, value: bool | None
+    ) -> QuerySet[Incident]:
         published = Q(postmortem__isnull=False, postmortem__published_at__isnull=False)
         return queryset.filter(published) if value else queryset.exclude(published)
 
-    def filter_text(self, queryset, name, value):
+    def filter_text(
+        self, queryset: QuerySet[Incident], name: str, value: str
+    ) -> QuerySet[Incident]:
         value = value.strip()
         if not value:
             return queryset

@@ -5,6 +5,8 @@ request. Every rule (statuses per kind, completed maintenance, unknown component
 the future) is enforced by ``incidents.services``, whose errors the API maps to 400/409.
 """
 
+from typing import Any
+
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -14,7 +16,7 @@ from incidents.models import Incident, IncidentUpdate, Postmortem
 from statusportal.api.fields import IsoMsDateTimeField, TimestampedModelSerializer
 
 
-class AffectedComponentSerializer(serializers.Serializer):
+class AffectedComponentSerializer(serializers.Serializer[Any]):
     """One component an update changed (or named), with its status before and after."""
 
     code = serializers.CharField()
@@ -26,7 +28,9 @@ class AffectedComponentSerializer(serializers.Serializer):
 class IncidentUpdateSerializer(TimestampedModelSerializer):
     """One message on an incident's timeline."""
 
-    incident = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    incident: "serializers.SlugRelatedField[Incident]" = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     affected_components = AffectedComponentSerializer(many=True, read_only=True)
 
     class Meta:
@@ -45,7 +49,7 @@ class IncidentUpdateSerializer(TimestampedModelSerializer):
         read_only_fields = fields
 
 
-class IncidentComponentSerializer(serializers.ModelSerializer):
+class IncidentComponentSerializer(serializers.ModelSerializer[Component]):
     """An affected component, with its current status."""
 
     class Meta:
@@ -64,7 +68,9 @@ class PublishedPostmortemSerializer(TimestampedModelSerializer):
 class PostmortemSerializer(TimestampedModelSerializer):
     """A postmortem as operators see it, draft or published."""
 
-    incident = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    incident: "serializers.SlugRelatedField[Incident]" = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
 
     class Meta:
         model = Postmortem
@@ -123,7 +129,7 @@ class IncidentSerializer(TimestampedModelSerializer):
         return settings.STATUSPAGE_URL + incident.get_absolute_url()
 
     @extend_schema_field(PublishedPostmortemSerializer(allow_null=True))
-    def get_postmortem(self, incident: Incident) -> dict | None:
+    def get_postmortem(self, incident: Incident) -> dict[str, Any] | None:
         try:
             postmortem = incident.postmortem  # select_related: no query
         except Postmortem.DoesNotExist:
@@ -140,7 +146,7 @@ class ComponentChangesField(serializers.DictField):
     child = serializers.ChoiceField(choices=Component.Status.choices, allow_null=True)
 
 
-class IncidentCreateSerializer(serializers.Serializer):
+class IncidentCreateSerializer(serializers.Serializer[Any]):
     """Open an incident with its first update."""
 
     name = serializers.CharField(max_length=255)
@@ -157,7 +163,7 @@ class IncidentCreateSerializer(serializers.Serializer):
     display_at = IsoMsDateTimeField(required=False, allow_null=True, default=None)
 
 
-class MaintenanceCreateSerializer(serializers.Serializer):
+class MaintenanceCreateSerializer(serializers.Serializer[Any]):
     """Schedule (or record) maintenance of some components over a window."""
 
     name = serializers.CharField(max_length=255)
@@ -185,7 +191,7 @@ class MaintenanceCreateSerializer(serializers.Serializer):
     deliver_notifications = serializers.BooleanField(default=True)
 
 
-class UpdateCreateSerializer(serializers.Serializer):
+class UpdateCreateSerializer(serializers.Serializer[Any]):
     """Post an update on an incident or maintenance."""
 
     status = serializers.ChoiceField(choices=Incident.Status.choices)
@@ -195,9 +201,9 @@ class UpdateCreateSerializer(serializers.Serializer):
     display_at = IsoMsDateTimeField(required=False, allow_null=True, default=None)
 
 
-class PostmortemDraftSerializer(serializers.Serializer):
+class PostmortemDraftSerializer(serializers.Serializer[Any]):
     body = serializers.CharField(help_text="Markdown.")
 
 
-class PostmortemPublishSerializer(serializers.Serializer):
+class PostmortemPublishSerializer(serializers.Serializer[Any]):
     notify_subscribers = serializers.BooleanField(default=False)

@@ -11,12 +11,13 @@ functions only shape already-loaded objects.
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
 from components.models import Component, ComponentGroup
-from incidents.models import Incident, Postmortem
+from incidents.models import Incident, IncidentUpdate, Postmortem
 from incidents.status import page_status_for
 from statusportal import revision as revisions
 from statusportal.timefmt import iso_ms
@@ -51,7 +52,7 @@ def load_catalogue() -> Catalogue:
     )
 
 
-def incidents_queryset() -> QuerySet:
+def incidents_queryset() -> QuerySet[Incident]:
     """Incidents with their updates, affected components (and their groups) and
     postmortem: three queries, whatever the number of incidents."""
     return Incident.objects.select_related("postmortem").prefetch_related(
@@ -95,7 +96,7 @@ def has_open_incident() -> bool:
 # --- Shaping -----------------------------------------------------------------------------
 
 
-def page() -> dict:
+def page() -> dict[str, Any]:
     """The ``page`` object; ``updated_at`` is the last change of anything shown."""
     return {
         "id": page_id(),
@@ -106,14 +107,14 @@ def page() -> dict:
     }
 
 
-def status(catalogue: Catalogue, *, has_unresolved_incident: bool) -> dict:
+def status(catalogue: Catalogue, *, has_unresolved_incident: bool) -> dict[str, Any]:
     result = page_status_for(
         (c.status for c in catalogue.components), has_unresolved_incident=has_unresolved_incident
     )
     return {"indicator": result.indicator, "description": result.description}
 
 
-def component(c: Component) -> dict:
+def component(c: Component) -> dict[str, Any]:
     return {
         "id": c.code,
         "name": c.name,
@@ -124,14 +125,14 @@ def component(c: Component) -> dict:
         "description": c.description or None,
         "showcase": c.showcase,
         "start_date": c.start_date.isoformat() if c.start_date else None,
-        "group_id": c.group.code if c.group_id else None,
+        "group_id": c.group.code if c.group is not None else None,
         "page_id": page_id(),
         "group": False,
         "only_show_if_degraded": c.only_show_if_degraded,
     }
 
 
-def group(g: ComponentGroup, children: list[Component]) -> dict:
+def group(g: ComponentGroup, children: list[Component]) -> dict[str, Any]:
     """A group entry: its children's ids and their worst status."""
     return {
         "id": g.code,
@@ -151,11 +152,11 @@ def group(g: ComponentGroup, children: list[Component]) -> dict:
     }
 
 
-def components(catalogue: Catalogue) -> list[dict]:
+def components(catalogue: Catalogue) -> list[dict[str, Any]]:
     """The flat list: groups and ungrouped components by position, each group followed by
     its children (by position)."""
     children: dict[int, list[Component]] = {g.pk: [] for g in catalogue.groups}
-    top: list[tuple[int, int, int, object]] = []
+    top: list[tuple[int, int, int, Component | ComponentGroup]] = []
     for c in catalogue.components:
         if c.group_id is None:
             top.append((c.position, 1, c.pk, c))
@@ -172,7 +173,7 @@ def components(catalogue: Catalogue) -> list[dict]:
     return result
 
 
-def incident_update(update, incident: Incident) -> dict:
+def incident_update(update: IncidentUpdate, incident: Incident) -> dict[str, Any]:
     return {
         "id": update.code,
         "status": update.status,
@@ -195,7 +196,7 @@ def _has_published_postmortem(incident: Incident) -> bool:
         return False
 
 
-def incident(i: Incident) -> dict:
+def incident(i: Incident) -> dict[str, Any]:
     """An incident or a scheduled maintenance (which also has its window)."""
     status_ = i.status
     if status_ == Incident.Status.RESOLVED and _has_published_postmortem(i):
@@ -224,7 +225,7 @@ def incident(i: Incident) -> dict:
 # --- Documents -----------------------------------------------------------------------------
 
 
-def summary() -> dict:
+def summary() -> dict[str, Any]:
     """Open incidents and open maintenance (scheduled, in progress or verifying) come from
     one query, split here."""
     catalogue = load_catalogue()
@@ -247,7 +248,7 @@ def summary() -> dict:
     }
 
 
-def status_document() -> dict:
+def status_document() -> dict[str, Any]:
     catalogue = load_catalogue()
     return {
         "page": page(),
@@ -255,16 +256,16 @@ def status_document() -> dict:
     }
 
 
-def components_document() -> dict:
+def components_document() -> dict[str, Any]:
     return {"page": page(), "components": components(load_catalogue())}
 
 
-def incidents_document(*, unresolved_only: bool = False) -> dict:
+def incidents_document(*, unresolved_only: bool = False) -> dict[str, Any]:
     found = open_incidents() if unresolved_only else recent_incidents()
     return {"page": page(), "incidents": [incident(i) for i in found]}
 
 
-def maintenances_document(statuses: Iterable[str] | None = None) -> dict:
+def maintenances_document(statuses: Iterable[str] | None = None) -> dict[str, Any]:
     return {
         "page": page(),
         "scheduled_maintenances": [incident(m) for m in maintenances(statuses)],

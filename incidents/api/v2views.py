@@ -4,7 +4,9 @@ Plain Django views: no authentication, cached by ``public_cache`` (ETag, 304,
 invalidated by every write through the Revision row), readable from any origin.
 """
 
-from django.http import JsonResponse
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_safe
 
 from incidents.api import statuspage
@@ -12,7 +14,7 @@ from incidents.models import Incident
 from statusportal.pagecache import public_cache
 
 
-def _json(document: dict) -> JsonResponse:
+def _json(document: dict[str, Any]) -> JsonResponse:
     response = JsonResponse(document)
     # Statuspage answers every origin, with or without an Origin header (which
     # django-cors-headers needs); kept with the cached rendering.
@@ -22,47 +24,47 @@ def _json(document: dict) -> JsonResponse:
 
 @require_safe
 @public_cache
-def summary(request):
+def summary(request: HttpRequest) -> JsonResponse:
     return _json(statuspage.summary())
 
 
 @require_safe
 @public_cache
-def status(request):
+def status(request: HttpRequest) -> JsonResponse:
     return _json(statuspage.status_document())
 
 
 @require_safe
 @public_cache
-def components(request):
+def components(request: HttpRequest) -> JsonResponse:
     return _json(statuspage.components_document())
 
 
 @require_safe
 @public_cache
-def incidents(request):
+def incidents(request: HttpRequest) -> JsonResponse:
     return _json(statuspage.incidents_document())
 
 
 @require_safe
 @public_cache
-def unresolved_incidents(request):
+def unresolved_incidents(request: HttpRequest) -> JsonResponse:
     return _json(statuspage.incidents_document(unresolved_only=True))
 
 
 @require_safe
 @public_cache
-def scheduled_maintenances(request):
+def scheduled_maintenances(request: HttpRequest) -> JsonResponse:
     return _json(statuspage.maintenances_document())
 
 
 @require_safe
 @public_cache
-def upcoming_maintenances(request):
+def upcoming_maintenances(request: HttpRequest) -> JsonResponse:
     return _json(statuspage.maintenances_document(statuspage.UPCOMING_STATUSES))
 
 
 @require_safe
 @public_cache
-def active_maintenances(request):
+def active_maintenances(request: HttpRequest) -> JsonResponse:
     return _json(statuspage.maintenances_document(Incident.ACTIVE_MAINTENANCE_STATUSES))

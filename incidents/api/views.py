@@ -1,10 +1,13 @@
 """``/api/v1/incidents/`` and ``/api/v1/maintenances/``: reads for anyone, writes through
 ``incidents.services`` for operators with a token."""
 
-from django.db.models import Prefetch
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import mixins, status, viewsets
+from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from components.models import Component
@@ -23,16 +26,19 @@ from incidents.api.serializers import (
 from incidents.models import Incident
 from statusportal.api.idempotency import idempotent
 from statusportal.api.pagination import IncidentCursorPagination
+from statusportal.api.permissions import acting_user
 
 
-def incidents_with_details():
+def incidents_with_details() -> QuerySet[Incident]:
     """Incidents with everything the serializer shows, in a fixed number of queries."""
     return Incident.objects.select_related("postmortem").prefetch_related(
         "updates", Prefetch("components", queryset=Component.objects.order_by("position", "pk"))
     )
 
 
-class _IncidentBase(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+class _IncidentBase(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Incident]
+):
     queryset = incidents_with_details()
     serializer_class = IncidentSerializer
     filterset_class = IncidentFilterSet
@@ -42,7 +48,7 @@ class _IncidentBase(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     action_permissions = {"post_update": ["incidents.add_incidentupdate"]}
     conflict_actions = {"post_update"}
 
-    def _respond(self, incident: Incident, code=status.HTTP_201_CREATED) -> Response:
+    def _respond(self, incident: Incident, code: int = status.HTTP_201_CREATED) -> Response:
         incident = incidents_with_details().get(pk=incident.pk)
         return Response(self.get_serializer(incident).data, status=code)
 
@@ -53,16 +59,18 @@ class _IncidentBase(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.G
     )
     @action(detail=True, methods=["post"], url_path="updates")
     @idempotent
-    def post_update(self, request, code=None):
+    def post_update(self, request: Request, code: str | None = None) -> Response:
         """Post an update: moves the status, changes component statuses (recorded in their
         history) and notifies subscribers unless `deliver_notifications` is false."""
         incident = self.get_object()
         data = self._valid(UpdateCreateSerializer, request)
-        update = services.post_update(incident, author=request.user, **data)
+        update = services.post_update(incident, author=acting_user(request), **data)
         return Response(IncidentUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
 
     @staticmethod
-    def _valid(serializer_class, request) -> dict:
+    def _valid(
+        serializer_class: type[serializers.Serializer[Any]], request: Request
+    ) -> dict[str, Any]:
         serializer = serializer_class(data=request.data)
         serializer.is_valid(raise_exception=True)
         return dict(serializer.validated_data)
@@ -84,10 +92,12 @@ class IncidentViewSet(_IncidentBase):
         summary="Open an incident",
     )
     @idempotent
-    def create(self, request):
+    def create(self, request: Request) -> Response:
         """Open an incident with its first update."""
         data = self._valid(IncidentCreateSerializer, request)
-        incident = services.open_incident(kind=Incident.Kind.INCIDENT, author=request.user, **data)
+        incident = services.open_incident(
+            kind=Incident.Kind.INCIDENT, author=acting_user(request), **data
+        )
         return self._respond(incident)
 
     @extend_schema(
@@ -96,11 +106,11 @@ class IncidentViewSet(_IncidentBase):
         summary="Save the postmortem draft",
     )
     @action(detail=True, methods=["put"], url_path="postmortem")
-    def postmortem(self, request, code=None):
+    def postmortem(self, request: Request, code: str | None = None) -> Response:
         """Create or replace the postmortem's text (a published one stays published)."""
         incident = self.get_object()
         data = self._valid(PostmortemDraftSerializer, request)
-        postmortem = services.save_postmortem_draft(incident, author=request.user, **data)
+        postmortem = services.save_postmortem_draft(incident, author=acting_user(request), **data)
         return Response(PostmortemSerializer(postmortem).data)
 
     @extend_schema(
@@ -110,12 +120,12 @@ class IncidentViewSet(_IncidentBase):
     )
     @action(detail=True, methods=["post"], url_path="postmortem/publish")
     @idempotent
-    def publish_postmortem(self, request, code=None):
+    def publish_postmortem(self, request: Request, code: str | None = None) -> Response:
         """Publish the draft of a resolved incident, optionally emailing subscribers."""
         incident = self.get_object()
         data = self._valid(PostmortemPublishSerializer, request)
         postmortem = services.publish_postmortem(
-            incident, notify=data["notify_subscribers"], author=request.user
+            incident, notify=data["notify_subscribers"], author=acting_user(request)
         )
         return Response(PostmortemSerializer(postmortem).data)
 
@@ -131,14 +141,14 @@ class MaintenanceViewSet(_IncidentBase):
         summary="Schedule maintenance",
     )
     @idempotent
-    def create(self, request):
+    def create(self, request: Request) -> Response:
         """Schedule maintenance of some components over a window."""
         data = self._valid(MaintenanceCreateSerializer, request)
         components = dict.fromkeys(data.pop("components"))
         incident = services.open_incident(
             kind=Incident.Kind.MAINTENANCE,
             components=components,
-            author=request.user,
+            author=acting_user(request),
             **data,
         )
         return self._respond(incident)

@@ -23,7 +23,7 @@ register = template.Library()
 ComponentStatus = Component.Status
 
 # Icon (a <symbol> id in base.html) for each component status, page indicator and impact.
-STATUS_ICON = {
+STATUS_ICON: dict[str, str] = {
     ComponentStatus.OPERATIONAL: "ok",
     ComponentStatus.DEGRADED_PERFORMANCE: "minor",
     ComponentStatus.PARTIAL_OUTAGE: "major",
@@ -37,7 +37,7 @@ INDICATOR_ICON = {
     "critical": "critical",
     "maintenance": "maintenance",
 }
-IMPACT_LABEL = {
+IMPACT_LABEL: dict[str, str] = {
     Incident.Impact.NONE: "No impact",
     Incident.Impact.MINOR: "Minor impact",
     Incident.Impact.MAJOR: "Major impact",
@@ -86,7 +86,7 @@ def impact_label(impact: str) -> str:
 
 
 @register.filter
-def impact_icon(impact: str) -> str:
+def impact_icon(impact: str) -> str | None:
     return {"none": "info", "maintenance": "maintenance"}.get(impact, INDICATOR_ICON.get(impact))
 
 

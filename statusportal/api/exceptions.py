@@ -9,6 +9,8 @@ layer, so views can call the apps' services without catching anything:
   same shape.
 """
 
+from typing import Any
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import status
 from rest_framework.response import Response
@@ -25,7 +27,7 @@ def error_messages(exc: DjangoValidationError) -> dict[str, list[str]]:
     return {"non_field_errors": list(exc.messages)}
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         code = status.HTTP_409_CONFLICT if isinstance(exc, ConflictError) else 400
         return Response(error_messages(exc), status=code)

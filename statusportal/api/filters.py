@@ -1,6 +1,7 @@
 """Filter classes shared by the API's FilterSets."""
 
 from datetime import datetime
+from typing import Any
 
 import django_filters
 from django import forms
@@ -20,7 +21,7 @@ class CodeFilter(django_filters.ModelMultipleChoiceFilter):
     ``field_name = <value of to_field_name>``. An unknown code is a 400, not an empty list.
     """
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("to_field_name", "code")
         super().__init__(*args, **kwargs)
 
@@ -31,7 +32,7 @@ class SaneIsoDateTimeField(IsoDateTimeField):
     +23:59 (which it cannot convert: a 500 before this)."""
 
     def clean(self, value: str | None) -> datetime | None:
-        parsed = super().clean(value)
+        parsed: datetime | None = super().clean(value)
         try:
             limits.check_time("value", parsed)
         except ValidationError as exc:

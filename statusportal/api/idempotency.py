@@ -7,9 +7,12 @@ retries with the same key and gets the first answer back instead of a second inc
 import functools
 import hashlib
 import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
-from rest_framework import status
+from rest_framework import mixins, status
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from statusportal.models import IdempotencyRecord
@@ -18,8 +21,10 @@ HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 REPLAY_HEADER = "Idempotent-Replayed"
 
+Handler = Callable[..., Response]
 
-def fingerprint(request) -> str:
+
+def fingerprint(request: Request) -> str:
     """What makes two requests "the same": method, path and body (keys sorted)."""
     try:
         body = json.dumps(request.data, sort_keys=True, default=str)
@@ -41,7 +46,7 @@ def _replay(record: IdempotencyRecord, print_: str) -> Response:
     return Response(record.response, status=record.status_code, headers={REPLAY_HEADER: "true"})
 
 
-def idempotent(handler):
+def idempotent(handler: Handler) -> Handler:
     """Decorate a POST handler of a DRF view so that a request carrying an
     ``Idempotency-Key`` runs at most once per user and key:
 
@@ -55,7 +60,7 @@ def idempotent(handler):
     """
 
     @functools.wraps(handler)
-    def wrapper(view, request, *args, **kwargs):
+    def wrapper(view: Any, request: Request, *args: Any, **kwargs: Any) -> Response:
         key = request.headers.get(HEADER)
         if key is None or not request.user.is_authenticated:
             return handler(view, request, *args, **kwargs)
@@ -90,9 +95,15 @@ def idempotent(handler):
     return wrapper
 
 
-class IdempotentCreateMixin:
+if TYPE_CHECKING:  # what the mixin is mixed into, for its super().create()
+    _CreateBase = mixins.CreateModelMixin
+else:
+    _CreateBase = object
+
+
+class IdempotentCreateMixin(_CreateBase):
     """For a viewset: makes ``POST`` to the list (create) honour ``Idempotency-Key``."""
 
     @idempotent
-    def create(self, request, *args, **kwargs):
+    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().create(request, *args, **kwargs)

@@ -8,8 +8,8 @@ are even looked at, since parsing comes first).
 
 import codecs
 import json
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
 
 from rest_framework import status
 from rest_framework.exceptions import APIException, ParseError
@@ -52,13 +52,18 @@ def depth_of(document: Any, limit: int) -> int:
 class BoundedJSONParser(JSONParser):
     """``JSONParser`` with a size and a nesting bound; every failure is a 4xx."""
 
-    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+    def parse(
+        self,
+        stream: IO[bytes] | None,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
+    ) -> Any:
         parser_context = parser_context or {}
         request = parser_context.get("request")
         declared = request.META.get("CONTENT_LENGTH") if request is not None else None
         if declared and declared.isdigit() and int(declared) > limits.MAX_JSON_BODY_BYTES:
             raise RequestBodyTooLarge()
-        raw = stream.read(limits.MAX_JSON_BODY_BYTES + 1)
+        raw = stream.read(limits.MAX_JSON_BODY_BYTES + 1) if stream is not None else b""
         if len(raw) > limits.MAX_JSON_BODY_BYTES:
             raise RequestBodyTooLarge()
         encoding = parser_context.get("encoding", "utf-8")

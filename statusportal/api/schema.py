@@ -1,6 +1,8 @@
 """OpenAPI generation (drf-spectacular): our token scheme, the error responses every
 operation can give, and the ``Idempotency-Key`` header of POSTs."""
 
+from typing import Any, Literal
+
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
@@ -21,7 +23,7 @@ FIELD_ERRORS = {
 }
 
 
-def _error(description: str, schema=None) -> OpenApiResponse:
+def _error(description: str, schema: dict[str, Any] | None = None) -> OpenApiResponse:
     return OpenApiResponse(response=schema or ERROR, description=description)
 
 
@@ -29,7 +31,7 @@ class TokenScheme(OpenApiAuthenticationExtension):
     target_class = "statusportal.api.authentication.TokenAuthentication"
     name = "tokenAuth"
 
-    def get_security_definition(self, auto_schema):
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
         return {
             "type": "apiKey",
             "in": "header",
@@ -45,7 +47,7 @@ class StatusportalAutoSchema(AutoSchema):
     (bad filter, bad cursor or page); 404 for one object; 400/403/415 for writes; 409 for
     the actions a view lists in ``conflict_actions``; 422 for a reused idempotency key."""
 
-    def get_override_parameters(self):
+    def get_override_parameters(self) -> list[Any]:
         params = list(super().get_override_parameters())
         if self.method == "POST":
             params.append(
@@ -61,7 +63,9 @@ class StatusportalAutoSchema(AutoSchema):
             )
         return params
 
-    def _get_response_bodies(self, direction="response"):
+    def _get_response_bodies(
+        self, direction: Literal["request", "response"] = "response"
+    ) -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         if direction != "response":
             return responses
@@ -86,5 +90,6 @@ class StatusportalAutoSchema(AutoSchema):
             errors["422"] = _error(f"The {HEADER} was already used for another request.")
         for code, response in errors.items():
             if code not in responses:
-                responses[code] = self._get_response_for_code(response, code)
+                # drf-spectacular's hooks carry no types.
+                responses[code] = self._get_response_for_code(response, code)  # type: ignore[no-untyped-call]
         return responses

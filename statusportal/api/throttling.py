@@ -2,6 +2,7 @@
 (``TRUSTED_PROXIES``, not any ``X-Forwarded-For``) in the shared ``ratelimit`` cache."""
 
 from rest_framework import throttling
+from rest_framework.request import Request
 
 from statusportal import ratelimit
 from statusportal.clientip import client_key
@@ -14,7 +15,7 @@ class SharedCacheMixin(throttling.SimpleRateThrottle):
         self.cache = ratelimit.counters()
         super().__init__()
 
-    def get_ident(self, request) -> str:
+    def get_ident(self, request: Request) -> str:
         return client_key(request)
 
 

@@ -3,6 +3,7 @@
 import hashlib
 import secrets
 
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from statusportal.models import ApiToken
@@ -18,7 +19,7 @@ def hash_key(key: str) -> str:
 
 
 @transaction.atomic
-def create_token(user, name: str) -> tuple[ApiToken, str]:
+def create_token(user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token named ``name`` for ``user``; return it with its key (shown once)."""
     key = secrets.token_urlsafe(KEY_BYTES)
     token = ApiToken.objects.create(user=user, name=name, key_hash=hash_key(key), prefix=key[:8])

@@ -6,6 +6,8 @@ Django answers its own errors (a ``SuspiciousOperation`` such as ``RequestDataTo
 client never has to parse HTML, and leave every other path to Django's own pages.
 """
 
+from typing import Any
+
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
@@ -19,7 +21,7 @@ def is_api(request: HttpRequest) -> bool:
 
 
 @csrf_exempt
-def not_found(request, *args, **kwargs) -> JsonResponse:
+def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Any unknown path under /api/: a JSON 404, as API clients expect, not an HTML page."""
     return JsonResponse(
         {"detail": f"Not found: {request.path}. See /api/v1/docs/ and /api/v2/summary.json."},

@@ -1,15 +1,25 @@
 """Subscribers as administrators see them through the API (never their link secret)."""
 
+from typing import Any
+
 from rest_framework import serializers
 
+from components.models import Component, ComponentGroup
+from incidents.models import Incident
 from statusportal.api.fields import TimestampedModelSerializer
 from subscriptions.models import Subscriber
 
 
 class SubscriberSerializer(TimestampedModelSerializer):
-    components = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    groups = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
-    incidents = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    components: "serializers.SlugRelatedField[Component]" = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
+    groups: "serializers.SlugRelatedField[ComponentGroup]" = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
+    incidents: "serializers.SlugRelatedField[Incident]" = serializers.SlugRelatedField(
+        slug_field="code", many=True, read_only=True
+    )
 
     class Meta:
         model = Subscriber
@@ -28,7 +38,7 @@ class SubscriberSerializer(TimestampedModelSerializer):
         read_only_fields = fields
 
 
-class SubscriberCreateSerializer(serializers.Serializer):
+class SubscriberCreateSerializer(serializers.Serializer[Any]):
     """Subscribe an address, by default to everything and with the double opt-in email."""
 
     email = serializers.EmailField(max_length=254)

@@ -3,6 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.exceptions import ValidationError
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from incidents.models import Incident
@@ -17,7 +18,7 @@ class SubscriberViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.DestroyModelMixin,
-    viewsets.GenericViewSet,
+    viewsets.GenericViewSet[Subscriber],
 ):
     """Subscribers' addresses are private: even reading needs ``view_subscriber``."""
 
@@ -34,7 +35,7 @@ class SubscriberViewSet(
         summary="Add a subscriber",
     )
     @idempotent
-    def create(self, request):
+    def create(self, request: Request) -> Response:
         """Subscribe an address (an existing one is updated, not duplicated)."""
         serializer = SubscriberCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)

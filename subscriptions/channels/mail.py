@@ -5,8 +5,10 @@ import logging
 import smtplib
 from dataclasses import dataclass
 from functools import cached_property
+from typing import cast
 
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
 from statusportal.mail import open_connection
 from subscriptions import mime
@@ -50,7 +52,7 @@ class EmailConnection(Connection):
         if raw is None:
             self.backend.send_messages([notification_email(prepared.context, subscriber)])
         else:
-            mime.transmit(self.backend, raw)
+            mime.transmit(cast(SMTPBackend, self.backend), raw)  # (a template only for it)
 
     def close(self) -> None:
         # Also after a failed open: the backend may hold a half-open session.

@@ -1,6 +1,11 @@
 """Content and headers of the notification emails."""
 
+from datetime import timedelta
+
+from django.utils import timezone
+
 from incidents import services as incident_services
+from incidents.models import Incident
 from statusportal.mail import use_mail_server
 from subscriptions import delivery, outbox
 from subscriptions.models import NotificationEvent
@@ -50,6 +55,26 @@ def test_postmortem_and_reminder_emails(open_incident, everything):
     message = notification_email(NotificationContext.for_event(event), everything)
     assert message.subject == "[Acme] API errors — Postmortem"
     assert "<strong>DNS</strong>" in message.alternatives[0][0]
+
+
+def test_an_update_on_maintenance_without_an_end_still_renders(everything):
+    # The maintenance change page lets an operator clear "scheduled until" (it is optional).
+    start = timezone.now() + timedelta(minutes=30)
+    maintenance = incident_services.open_incident(
+        name="DB upgrade",
+        kind="maintenance",
+        status="scheduled",
+        body="We upgrade the database.",
+        scheduled_for=start,
+        scheduled_until=start + timedelta(hours=1),
+    )
+    Incident.objects.filter(pk=maintenance.pk).update(scheduled_until=None)
+    maintenance.refresh_from_db()
+    update = incident_services.post_update(maintenance, status="in_progress", body="Started.")
+    event = NotificationEvent.objects.get(update=update)
+    message = notification_email(NotificationContext.for_event(event), everything)
+    assert "Started." in message.body
+    assert "Scheduled" not in message.body and "None" not in message.body
 
 
 def test_outbox_sends_what_the_builder_builds(open_incident, everything):

@@ -36,7 +36,7 @@ class Command(BaseCommand):
             or User.objects.filter(email__iexact=email).first()
         )
         created = user is None
-        if created:
+        if user is None:  # (created)
             user = User(username=email, email=email)
         generated = None
         if password is None and created:
