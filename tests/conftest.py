@@ -10,7 +10,7 @@ from django.utils import timezone
 from components.models import Component, ComponentGroup
 from incidents import services
 from incidents.models import Incident
-from statusportal import pagecache, revision
+from statusportal import pagecache, ratelimit, revision
 from statusportal.roles import SUPPORT_STAFF
 
 
@@ -37,6 +37,23 @@ def _fresh_cache(settings):
     cache.clear()
     pagecache.process_cache.clear()
     revision.forget()
+
+
+@pytest.fixture(autouse=True)
+def _counters_off_the_measured_database(request, settings):
+    # Without Redis the rate-limit counters live in a database cache table (shared by every
+    # process, see statusportal.ratelimit), so each API request costs several queries on
+    # the default connection and query-count tests would measure the throttle instead of
+    # the page. Tests keep them in memory then, unless they are about the shared counters.
+    alias = ratelimit.RATELIMIT_CACHE
+    backend = settings.CACHES.get(alias, {}).get("BACKEND", "")
+    if backend.endswith("DatabaseCache") and "shared_counters" not in request.keywords:
+        settings.CACHES = {
+            **settings.CACHES,
+            alias: {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "rl"},
+        }
+    # Every test starts with fresh allowances, wherever the counters live.
+    ratelimit.counters().clear()
 
 
 @pytest.fixture

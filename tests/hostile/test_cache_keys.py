@@ -7,7 +7,7 @@ import pytest
 from django.http import HttpResponse
 from django.test import RequestFactory
 
-from incidents import pages
+from incidents import history_pages, pages
 from statusportal import pagecache
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ def incident(open_incident):
 def renders(monkeypatch):
     """Counts the renderings of the status and history pages (cache misses)."""
     counts = {"status": 0, "history": 0}
-    status_page, history_page = pages.status_page, pages.history_page
+    status_page, history_page = pages.status_page, history_pages.history_page
 
     def counting_status(*args, **kwargs):
         counts["status"] += 1
@@ -33,7 +33,7 @@ def renders(monkeypatch):
         return history_page(*args, **kwargs)
 
     monkeypatch.setattr(pages, "status_page", counting_status)
-    monkeypatch.setattr(pages, "history_page", counting_history)
+    monkeypatch.setattr(history_pages, "history_page", counting_history)
     return counts
 
 

@@ -95,6 +95,7 @@ def test_behind_a_trusted_proxy_each_client_has_its_own_allowance(settings, thre
     assert first == second == [200, 200, 200, 429]
 
 
+@pytest.mark.shared_counters
 def test_counters_live_in_a_shared_cache_not_in_process_memory():
     backend = caches[ratelimit.RATELIMIT_CACHE]
     assert "LocMem" not in type(backend).__name__
