@@ -8,10 +8,8 @@ write goes through ``incidents.services`` (the same functions the API and the sc
 call). See docs/architecture.md, 'The operator console'.
 """
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Max, Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -20,16 +18,38 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from components.models import Component
-from incidents import admin_views, services, status_history_admin  # noqa: F401 (registers the history)
+from incidents import admin_bulk, admin_views, services, status_history_admin  # noqa: F401 (registers the history)
+from incidents.forms import ReminderField
 from incidents.models import Incident, IncidentTemplate, Maintenance, Postmortem
 
 
 class OpenFilter(admin.SimpleListFilter):
+    """Unresolved / closed / all. The list opens on the unresolved ones (what an operator
+    wants during an outage) unless a search looks through everything."""
+
     title = "state"
     parameter_name = "state"
 
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        if self.used_parameters.get(self.parameter_name) is None and not request.GET.get("q"):
+            self.used_parameters[self.parameter_name] = "open"
+
     def lookups(self, request, model_admin):
-        return [("open", "Unresolved / not completed"), ("closed", "Resolved / completed")]
+        return [
+            ("open", "Unresolved / not completed"),
+            ("closed", "Resolved / completed"),
+            ("all", "All"),
+        ]
+
+    def choices(self, changelist):
+        # No "All" link that drops the parameter: without it the list shows the open ones.
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
 
     def queryset(self, request, queryset):
         if self.value() == "open":
@@ -145,24 +165,21 @@ class IncidentAdmin(admin.ModelAdmin):
         return short_time(incident.last_update_at)
 
     # -- actions ------------------------------------------------------------------------
-    @admin.action(description="Resolve selected incidents", permissions=["resolve"])
-    def resolve_selected(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        try:
-            with transaction.atomic():
-                count = services.resolve_many(queryset, author=request.user)
-        except ValidationError as exc:
-            self.message_user(
-                request, f"Nothing resolved: {' '.join(exc.messages)}", messages.ERROR
-            )
-            return
-        skipped = queryset.count() - count
-        text = f"Resolved {count} incident{'s' if count != 1 else ''}."
-        if skipped:
-            text += f" {skipped} already closed, left as they were."
-        self.message_user(request, text, messages.SUCCESS)
+    @admin.action(description="Resolve selected incidents…", permissions=["resolve"])
+    def resolve_selected(
+        self, request: HttpRequest, queryset: QuerySet[Incident]
+    ) -> HttpResponse | None:
+        # A confirmation page first: message, notify choice, what will happen.
+        return admin_bulk.bulk_resolve(self, request, queryset)
 
     def has_resolve_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("incidents.resolve_incident")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "remind_before":
+            # Presets (15 min, 1 h, 1 day) instead of typing "01:00:00".
+            return ReminderField(help_text=db_field.help_text)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     # -- details (the change page) ------------------------------------------------------
     def get_fieldsets(self, request: HttpRequest, obj: Incident | None = None):
@@ -251,9 +268,11 @@ class MaintenanceAdmin(IncidentAdmin):
             f"{short_time(maintenance.scheduled_for)} → {short_time(maintenance.scheduled_until)}"
         )
 
-    @admin.action(description="Complete selected maintenance", permissions=["resolve"])
-    def complete_selected(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        self.resolve_selected(request, queryset)
+    @admin.action(description="Complete selected maintenance…", permissions=["resolve"])
+    def complete_selected(
+        self, request: HttpRequest, queryset: QuerySet[Incident]
+    ) -> HttpResponse | None:
+        return admin_bulk.bulk_resolve(self, request, queryset)
 
 
 @admin.register(Postmortem)
