@@ -83,10 +83,16 @@ MAINTENANCE_FIELDSETS = [(None, {"fields": ["name"]}), ("Schedule", {"fields": S
 
 
 def short_time(value) -> str:
-    """``2026-11-23 14:05``: compact enough for a list column, in the admin's time zone."""
+    """``14:05`` today, ``Nov 23 14:05`` this year, ``2025-11-23 14:05`` before: compact
+    enough for a list column, in the admin's time zone."""
     if value is None:
         return "—"
-    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+    local, today = timezone.localtime(value), timezone.localdate()
+    if local.date() == today:
+        return f"{local:%H:%M}"
+    if local.year == today.year:
+        return f"{local:%b %d %H:%M}"
+    return f"{local:%Y-%m-%d %H:%M}"
 
 
 @admin.register(Incident)
@@ -94,11 +100,11 @@ class IncidentAdmin(admin.ModelAdmin):
     kind = Incident.Kind.INCIDENT
     change_form_template = "admin/incidents/incident/change_form.html"
     change_list_template = "admin/incidents/incident/change_list.html"
+    # Five columns, so that the list fits 1,280 px beside the admin's two sidebars: the
+    # kind is a tag on maintenance names, the impact a badge beside the status.
     list_display = [
         "name_link",
-        "kind",
-        "status_badge",
-        "impact_badge",
+        "state_badges",
         "affected_components",
         "started",
         "last_update",
@@ -134,7 +140,14 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.display(description="Name", ordering="name")
     def name_link(self, incident: Incident) -> str:
         url = admin_views.admin_url(self, "post", incident.pk)
-        return format_html('<a href="{}">{}</a>', url, incident.name)
+        link = format_html('<a href="{}">{}</a>', url, incident.name)
+        if incident.is_maintenance and self.kind != Incident.Kind.MAINTENANCE:
+            return format_html('{} <span class="kind-tag">maintenance</span>', link)
+        return link
+
+    @admin.display(description="Status · impact", ordering="status")
+    def state_badges(self, incident: Incident) -> str:
+        return format_html("{} {}", self.status_badge(incident), self.impact_badge(incident))
 
     @admin.display(description="Affected components")
     def affected_components(self, incident: Incident) -> str:

@@ -78,8 +78,9 @@
       link.classList.toggle("current", link.dataset.template === String(template.id));
     });
     if (note) {
-      note.textContent = kept ? "Template filled in; " + kept + " field(s) you had changed were kept." :
-                                "Template filled in.";
+      note.textContent = kept === 0 ? "Template filled in." :
+        "Template filled in; what you had typed or chosen was kept (" + kept +
+        (kept === 1 ? " field)." : " fields).");
     }
   }
   section.querySelectorAll(".templates a[data-template]").forEach(function (link) {
@@ -129,6 +130,7 @@
         select.value = value;
         delete select.dataset.filled;
       });
+      setAll.value = "";  // back to "Set all…": the rows show what was set
     });
   });
 
