@@ -5,7 +5,8 @@ test-artifacts/screenshots/ for a person to check.
 
 Clicks, counted from the incident list (typing text is not counted):
 
-* Opening an incident with three components of a group down, from a template:
+* Opening an incident from a template and marking a group of three more components
+  degraded:
   before: "Add incident" 1, template link 1 (reloaded the page, dropping the typed name),
   retype the name, 3 component drop-downs x 2 clicks = 6, "Open and post" 1 (of two
   buttons)  -> 9 clicks.
