@@ -84,7 +84,7 @@ def bulk_resolve(
             model_admin.message_user(request, text, messages.SUCCESS)
             return None  # back to the list
     maintenance = model_admin.kind == Incident.Kind.MAINTENANCE
-    counts = {
+    counts: dict[str, int] = {
         Notify.NOTIFIED_BEFORE: sum(r.notified_before for r in rows),
         Notify.ALL: len(rows),
         Notify.NONE: 0,

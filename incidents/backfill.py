@@ -39,7 +39,7 @@ class Step:
     status: str
     body: str
     display_at: datetime
-    components: Mapping[str, str] = field(default_factory=dict)
+    components: Mapping[Component | str, str | None] = field(default_factory=dict)
 
 
 def _check_steps(kind: str, steps: Sequence[Step], now: datetime) -> None:
@@ -126,7 +126,11 @@ def backfill_incident(
             deliver_notifications=False,
             author=author,
         )
-        targets = {by_code[code]: status for code, status in step.components.items()}
+        targets = {
+            by_code[code.code if isinstance(code, Component) else code]: status
+            for code, status in step.components.items()
+            if status is not None
+        }
         if last:
             targets = dict(returns_to)
         affected = []
