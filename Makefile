@@ -31,8 +31,9 @@ run: install
 	@echo "  Operator console:  http://127.0.0.1:$(PORT)/admin/   (login: demo / demo-operator)"
 	@echo "  Mail is written to var/mail/. Ctrl-C stops web, worker and scheduler."
 	@echo
-	STATUSPORTAL_PORT=$(PORT) STATUSPAGE_URL=$${STATUSPAGE_URL:-http://127.0.0.1:$(PORT)} \
-		$(BIN)/honcho --procfile Procfile start
+	@# bin/run.py: Ctrl-C stops honcho (and web, worker, beat) and make exits 0, quietly.
+	@STATUSPORTAL_PORT=$(PORT) STATUSPAGE_URL=$${STATUSPAGE_URL:-http://127.0.0.1:$(PORT)} \
+		$(BIN)/python bin/run.py $(BIN)/honcho --procfile Procfile start
 
 test: install
 	$(BIN)/pytest $(PYTEST_ARGS)

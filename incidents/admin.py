@@ -11,10 +11,8 @@ call). See docs/architecture.md, 'The operator console'.
 from datetime import datetime
 from typing import TYPE_CHECKING, TypedDict
 
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.db.models import Max, Prefetch, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -23,7 +21,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from components.models import Component
-from incidents import admin_views, services, status_history_admin  # noqa: F401 (registers the history)
+from incidents import admin_bulk, admin_views, services, status_history_admin  # noqa: F401 (registers the history)
+from incidents.forms import ReminderField
 from incidents.models import Incident, IncidentTemplate, Maintenance, Postmortem
 
 if TYPE_CHECKING:
@@ -38,11 +37,32 @@ class _ListedIncident(TypedDict):
 
 
 class OpenFilter(admin.SimpleListFilter):
+    """Unresolved / closed / all. The list opens on the unresolved ones (what an operator
+    wants during an outage) unless a search looks through everything."""
+
     title = "state"
     parameter_name = "state"
 
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        if self.used_parameters.get(self.parameter_name) is None and not request.GET.get("q"):
+            self.used_parameters[self.parameter_name] = "open"
+
     def lookups(self, request, model_admin):
-        return [("open", "Unresolved / not completed"), ("closed", "Resolved / completed")]
+        return [
+            ("open", "Unresolved / not completed"),
+            ("closed", "Resolved / completed"),
+            ("all", "All"),
+        ]
+
+    def choices(self, changelist):
+        # No "All" link that drops the parameter: without it the list shows the open ones.
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == str(lookup),
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
 
     def queryset(self, request, queryset):
         if self.value() == "open":
@@ -85,10 +105,16 @@ MAINTENANCE_FIELDSETS: "_FieldsetSpec" = [
 
 
 def short_time(value) -> str:
-    """``2026-11-23 14:05``: compact enough for a list column, in the admin's time zone."""
+    """``14:05`` today, ``Nov 23 14:05`` this year, ``2025-11-23 14:05`` before: compact
+    enough for a list column, in the admin's time zone."""
     if value is None:
         return "—"
-    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}"
+    local, today = timezone.localtime(value), timezone.localdate()
+    if local.date() == today:
+        return f"{local:%H:%M}"
+    if local.year == today.year:
+        return f"{local:%b %d %H:%M}"
+    return f"{local:%Y-%m-%d %H:%M}"
 
 
 @admin.register(Incident)
@@ -96,11 +122,11 @@ class IncidentAdmin(admin.ModelAdmin):
     kind = Incident.Kind.INCIDENT
     change_form_template = "admin/incidents/incident/change_form.html"
     change_list_template = "admin/incidents/incident/change_list.html"
+    # Five columns, so that the list fits 1,280 px beside the admin's two sidebars: the
+    # kind is a tag on maintenance names, the impact a badge beside the status.
     list_display = [
         "name_link",
-        "kind",
-        "status_badge",
-        "impact_badge",
+        "state_badges",
         "affected_components",
         "started",
         "last_update",
@@ -136,7 +162,14 @@ class IncidentAdmin(admin.ModelAdmin):
     @admin.display(description="Name", ordering="name")
     def name_link(self, incident: Incident) -> str:
         url = admin_views.admin_url(self, "post", incident.pk)
-        return format_html('<a href="{}">{}</a>', url, incident.name)
+        link = format_html('<a href="{}">{}</a>', url, incident.name)
+        if incident.is_maintenance and self.kind != Incident.Kind.MAINTENANCE:
+            return format_html('{} <span class="kind-tag">maintenance</span>', link)
+        return link
+
+    @admin.display(description="Status · impact", ordering="status")
+    def state_badges(self, incident: Incident) -> str:
+        return format_html("{} {}", self.status_badge(incident), self.impact_badge(incident))
 
     @admin.display(description="Affected components")
     def affected_components(self, incident: Incident) -> str:
@@ -167,24 +200,21 @@ class IncidentAdmin(admin.ModelAdmin):
         return short_time(incident.last_update_at)
 
     # -- actions ------------------------------------------------------------------------
-    @admin.action(description="Resolve selected incidents", permissions=["resolve"])
-    def resolve_selected(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        try:
-            with transaction.atomic():
-                count = services.resolve_many(queryset, author=request.user)
-        except ValidationError as exc:
-            self.message_user(
-                request, f"Nothing resolved: {' '.join(exc.messages)}", messages.ERROR
-            )
-            return
-        skipped = queryset.count() - count
-        text = f"Resolved {count} incident{'s' if count != 1 else ''}."
-        if skipped:
-            text += f" {skipped} already closed, left as they were."
-        self.message_user(request, text, messages.SUCCESS)
+    @admin.action(description="Resolve selected incidents…", permissions=["resolve"])
+    def resolve_selected(
+        self, request: HttpRequest, queryset: QuerySet[Incident]
+    ) -> HttpResponse | None:
+        # A confirmation page first: message, notify choice, what will happen.
+        return admin_bulk.bulk_resolve(self, request, queryset)
 
     def has_resolve_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("incidents.resolve_incident")
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "remind_before":
+            # Presets (15 min, 1 h, 1 day) instead of typing "01:00:00".
+            return ReminderField(help_text=db_field.help_text)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
 
     # -- details (the change page) ------------------------------------------------------
     def get_fieldsets(self, request: HttpRequest, obj: Incident | None = None):
@@ -273,9 +303,11 @@ class MaintenanceAdmin(IncidentAdmin):
             f"{short_time(maintenance.scheduled_for)} → {short_time(maintenance.scheduled_until)}"
         )
 
-    @admin.action(description="Complete selected maintenance", permissions=["resolve"])
-    def complete_selected(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
-        self.resolve_selected(request, queryset)
+    @admin.action(description="Complete selected maintenance…", permissions=["resolve"])
+    def complete_selected(
+        self, request: HttpRequest, queryset: QuerySet[Incident]
+    ) -> HttpResponse | None:
+        return admin_bulk.bulk_resolve(self, request, queryset)
 
 
 @admin.register(Postmortem)

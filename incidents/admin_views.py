@@ -150,7 +150,9 @@ def post_update_view(
         )
         form = form_class(data, kind=model_admin.kind, template=template)
     else:
-        form = UpdateForm(data, incident=incident, template=template)
+        form = UpdateForm(
+            data, incident=incident, template=template, reopen="reopen" in request.GET
+        )
 
     if data is not None and form.is_valid():
         try:
@@ -241,6 +243,11 @@ def _page_context(
         "postmortem": getattr(incident, "postmortem", None) if postmortem_url else None,
         "closing_statuses": [s.value for s in Incident.CLOSED_STATUSES],
         "starting_statuses": [s.value for s in Incident.ACTIVE_MAINTENANCE_STATUSES],
+        "reopen_url": (
+            f"{admin_url(model_admin, 'post', incident.pk)}?reopen=1#post-update"
+            if incident is not None and incident.is_closed and incident.accepts_updates and can_post
+            else None
+        ),
     }
 
 
@@ -261,7 +268,10 @@ def correct_view(
     form = CorrectionForm(data, initial={"body": update.body})
     if data is not None and form.is_valid():
         changed = services.correct_body(update, form.cleaned_data["body"])
-        model_admin.message_user(request, CORRECTED if changed else NOT_CORRECTED, messages.SUCCESS)
+        if changed:
+            model_admin.message_user(request, CORRECTED, messages.SUCCESS)
+        else:  # not a success: the operator meant to change something
+            model_admin.message_user(request, NOT_CORRECTED, messages.WARNING)
         return HttpResponseRedirect(admin_url(model_admin, "post", incident.pk))
     context = {
         **model_admin.admin_site.each_context(request),

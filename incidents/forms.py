@@ -7,8 +7,10 @@ maintenance takes no updates, statuses of the right kind...) live in the service
 refusal from it is shown on the field it concerns with :meth:`UpdateForm.add_service_error`.
 """
 
+import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from itertools import groupby
 from typing import Any, cast
 
 from django import forms
@@ -16,6 +18,7 @@ from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
 from django.http import QueryDict
+from django.utils.dateparse import parse_duration
 
 from components.models import Component
 from incidents import services
@@ -60,6 +63,29 @@ class ComponentRow:
     field: forms.BoundField
     affected: bool
 
+    @property
+    def group_name(self) -> str:
+        group = self.component.group
+        return group.name if group is not None else ""
+
+
+@dataclass
+class ComponentGroupRows:
+    """The rows of one group of the public page (name "" for ungrouped components), for
+    the table's group header and its "set all" select."""
+
+    name: str
+    key: str
+    rows: list[ComponentRow]
+
+
+def grouped(rows: list[ComponentRow]) -> list[ComponentGroupRows]:
+    """``rows`` (already in the public page's order) by group."""
+    return [
+        ComponentGroupRows(name, f"g{index}", list(members))
+        for index, (name, members) in enumerate(groupby(rows, key=lambda r: r.group_name))
+    ]
+
 
 class UpdateForm(forms.Form):
     """The "Post an update" section: status, message, a status per component, notify,
@@ -97,6 +123,7 @@ class UpdateForm(forms.Form):
         incident: Incident | None = None,
         kind: str = Incident.Kind.INCIDENT,
         template: IncidentTemplate | None = None,
+        reopen: bool = False,
         **kwargs: Any,
     ):
         super().__init__(data, **kwargs)
@@ -108,6 +135,10 @@ class UpdateForm(forms.Form):
             (s.value, s.label) for s in statuses
         ]
         self.fields["update_status"].initial = incident.status if incident else statuses[0]
+        # Reopening a resolved incident: the page opens on its first status.
+        self.reopening = bool(reopen and incident is not None and incident.is_closed)
+        if self.reopening:
+            self.fields["update_status"].initial = statuses[0]
         self.component_rows = self._component_rows()
         self.latest_update_pk = (
             incident.updates.order_by("-pk").values_list("pk", flat=True).first()
@@ -156,6 +187,41 @@ class UpdateForm(forms.Form):
     @property
     def other_rows(self) -> list[ComponentRow]:
         return [row for row in self.component_rows if not row.affected]
+
+    @property
+    def other_groups(self) -> list[ComponentGroupRows]:
+        return grouped(self.other_rows)
+
+    @property
+    def scheduled_only(self) -> bool:
+        """Whether this form schedules maintenance (or updates one still scheduled): the
+        component statuses chosen here wait for its start."""
+        if self.kind != Incident.Kind.MAINTENANCE:
+            return False
+        return self.incident is None or self.incident.status == Incident.Status.SCHEDULED
+
+    def template_payloads(self) -> list[dict[str, Any]]:
+        """What the page's script needs to fill the form from a template in place."""
+        payloads = []
+        fitting = set(Incident.statuses_for(self.kind))
+        rows = {row.component.pk: row for row in self.component_rows}
+        for template in self.templates().prefetch_related("components"):
+            components = {}
+            for component in template.components.all():
+                row = rows.get(component.pk)
+                if row is not None:
+                    fallback = UNCHANGED if row.affected else AFFECTED
+                    components[row.field.html_name] = template.component_status or fallback
+            payloads.append(
+                {
+                    "id": template.pk,
+                    "title": template.title,
+                    "body": template.body,
+                    "status": template.status if template.status in fitting else "",
+                    "components": components,
+                }
+            )
+        return payloads
 
     def templates(self) -> QuerySet[IncidentTemplate]:
         """Templates whose status fits this kind (incident or maintenance)."""
@@ -275,3 +341,88 @@ class PostmortemForm(forms.Form):
         initial=False,
         help_text="Email the postmortem to subscribers of the affected components.",
     )
+
+
+# -- the maintenance reminder ------------------------------------------------------------
+
+REMINDER_PRESETS = [
+    ("", "No reminder"),
+    ("900", "15 minutes before"),
+    ("3600", "1 hour before"),
+    ("86400", "1 day before"),
+    ("custom", "Custom…"),
+]
+CUSTOM_REMINDER = re.compile(r"^\s*(\d+)\s*(m|min|mins|minutes?|h|hours?|d|days?)\s*$", re.I)
+UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400}
+
+
+def parse_reminder(text: str) -> timedelta | None:
+    """``90 min``, ``2 h``, ``3 days`` or Django's ``01:30:00``; None when unreadable."""
+    match = CUSTOM_REMINDER.match(text)
+    if match:
+        return timedelta(seconds=int(match[1]) * UNIT_SECONDS[match[2][0].lower()])
+    return parse_duration(text.strip())
+
+
+class ReminderWidget(forms.MultiWidget):
+    """A preset select and, for "Custom…", a text box (hidden by the stylesheet until
+    "Custom…" is chosen)."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None):
+        widgets = [
+            forms.Select(choices=REMINDER_PRESETS, attrs={"class": "reminder-preset"}),
+            forms.TextInput(
+                attrs={"class": "reminder-custom", "placeholder": "e.g. 30 min, 2 h, 3 days"}
+            ),
+        ]
+        super().__init__(widgets, attrs)
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> list[str]:
+        if f"{name}_0" not in data and data.get(name):
+            return ["custom", data[name]]  # a plain duration ("01:00:00") from a script
+        return super().value_from_datadict(data, files, name)
+
+    def decompress(self, value: Any) -> list[str]:
+        if not value:
+            return ["", ""]
+        if isinstance(value, str):
+            value = parse_duration(value)
+            if value is None:
+                return ["custom", ""]
+        seconds = str(int(value.total_seconds()))
+        if seconds in {key for key, _ in REMINDER_PRESETS}:
+            return [seconds, ""]
+        minutes = int(value.total_seconds() // 60)
+        return ["custom", f"{minutes} min"]
+
+
+class ReminderField(forms.MultiValueField):
+    """How long before a maintenance starts subscribers get a reminder: a preset (15 min,
+    1 h, 1 day) or a custom duration typed as ``90 min`` / ``2 h`` / ``3 days``."""
+
+    widget = ReminderWidget
+
+    def __init__(self, **kwargs: Any):
+        kwargs.pop("max_length", None)
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", "Remind subscribers")
+        fields = [
+            forms.ChoiceField(choices=REMINDER_PRESETS, required=False),
+            forms.CharField(required=False),
+        ]
+        super().__init__(fields, require_all_fields=False, **kwargs)
+
+    def compress(self, data_list: list[str]) -> timedelta | None:
+        if not data_list:
+            return None
+        preset, custom = [*data_list, "", ""][:2]
+        if preset in ("", None):
+            return None
+        if preset != "custom":
+            return timedelta(seconds=int(preset))
+        value = parse_reminder(custom or "")
+        if value is None or value <= timedelta(0):
+            raise ValidationError(
+                "Type how long before the start, e.g. 30 min, 2 h or 3 days.", code="invalid"
+            )
+        return value

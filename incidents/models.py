@@ -92,9 +92,16 @@ class Incident(models.Model):
     remind_before = models.DurationField(
         null=True,
         blank=True,
-        help_text="Email subscribers this long before the start (e.g. 01:00:00 for an hour).",
+        help_text="Email subscribers this long before the start.",
     )
     reminded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    planned_statuses = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="Maintenance only: {component code: status} chosen while it is scheduled; "
+        "applied when it starts (components without one go under maintenance).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -11,14 +11,14 @@ incident may change, so that a reader finds all of them in one place.
 
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
+from django.db.models import Max
 from django.utils import timezone
 
-from components.models import Component
+from components.models import Component, ComponentStatusChange
 from incidents.models import Incident, IncidentUpdate, Postmortem, StatusChangeCause
 from incidents.signals import postmortem_published, update_posted
 from statusportal.errors import ConflictError
@@ -93,7 +93,18 @@ def _resolve_components(changes: ComponentChanges | None) -> dict[Component, str
     return resolved
 
 
-def _check_display_at(display_at: datetime | None, now: datetime) -> datetime:
+def check_display_at(
+    display_at: datetime | None, now: datetime, *, incident: Incident | None = None
+) -> datetime:
+    """The time rules of an update's ``display_at`` (see docs/architecture.md, 'The update
+    service'); returns the time to store (``now`` when none is given).
+
+    1. it carries a time zone and is not in the future (beyond a little clock skew);
+    2. on an existing ``incident``, it is not before the incident started (an incident's
+       start is its first update; a maintenance's is when it actually started) nor before
+       its latest update, so the timeline, the latest update and the timestamps stay in
+       order. A whole past incident is written by ``incidents.backfill`` instead.
+    """
     if display_at is None:
         return now
     if timezone.is_naive(display_at):
@@ -102,7 +113,45 @@ def _check_display_at(display_at: datetime | None, now: datetime) -> datetime:
         raise ValidationError(
             {"display_at": "An update cannot be dated in the future."}, code="future"
         )
+    if incident is None:
+        return display_at
+    latest = incident.updates.aggregate(latest=Max("display_at"))["latest"]
+    if latest is None:
+        return display_at  # the first update: it sets the start
+    started = incident.started_at if not incident.is_maintenance else None
+    if started is not None and display_at < started:
+        raise ValidationError(
+            {
+                "display_at": "An update cannot be dated before the incident started "
+                f"({_local(started)}). To record a past incident, backfill it."
+            },
+            code="before_start",
+        )
+    if display_at < latest:
+        raise ValidationError(
+            {
+                "display_at": "An update cannot be dated before the previous update "
+                f"({_local(latest)})."
+            },
+            code="before_previous_update",
+        )
     return display_at
+
+
+def _local(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%Y-%m-%d %H:%M:%S %Z}"
+
+
+def _history_time(component: Component, display_at: datetime, now: datetime) -> datetime:
+    """When a status change caused by an update is recorded: at the update's time, but
+    never before the component's latest recorded change nor after now, so that each
+    component's history stays in order whichever path wrote the rows before or writes the
+    next (a manual change is recorded at "now")."""
+    latest = ComponentStatusChange.objects.filter(component=component).aggregate(latest=Max("at"))[
+        "latest"
+    ]
+    at = min(display_at, now)
+    return max(at, latest) if latest is not None else at
 
 
 def claimed_status(component: Component, *, excluding: Incident) -> ComponentStatus:
@@ -198,7 +247,7 @@ def post_update(
     body = check_body(body)
     explicit = _resolve_components(components)
     now = timezone.now()
-    display_at = _check_display_at(display_at, now)
+    display_at = check_display_at(display_at, now, incident=incident)
 
     update = IncidentUpdate.objects.create(
         incident=incident,
@@ -214,6 +263,14 @@ def post_update(
     targets: dict[Component, str | None] = dict(explicit)
     closing = new_status in Incident.CLOSED_STATUSES
     starting_maintenance = new_status in Incident.ACTIVE_MAINTENANCE_STATUSES
+    if new_status == Status.SCHEDULED:
+        # Planned, not applied: statuses chosen for a scheduled maintenance take effect
+        # when it starts (see docs/architecture.md, 'The update service').
+        incident.planned_statuses = {
+            **incident.planned_statuses,
+            **{c.code: str(target) for c, target in explicit.items() if target is not None},
+        }
+        targets = {}
     if closing or starting_maintenance:
         for component in incident.components.select_for_update().exclude(
             pk__in=[c.pk for c in explicit]
@@ -225,14 +282,24 @@ def post_update(
             if closing:
                 targets[component] = claimed_status(component, excluding=incident)
             else:
-                targets[component] = ComponentStatus.UNDER_MAINTENANCE
+                targets[component] = ComponentStatus(
+                    incident.planned_statuses.get(component.code, ComponentStatus.UNDER_MAINTENANCE)
+                )
+    if closing:
+        incident.planned_statuses = {}
 
     affected, causes = [], []
-    for component, target in sorted(targets.items(), key=lambda kv: (kv[0].position, kv[0].pk)):
+    for component in sorted({*targets, *explicit}, key=lambda c: (c.position, c.pk)):
+        target = targets.get(component)
         old = component.status
-        change = component.set_status(target, at=display_at) if target is not None else None
+        change = (
+            component.set_status(target, at=_history_time(component, display_at, now))
+            if target is not None
+            else None
+        )
         if change is not None:
             causes.append(StatusChangeCause(status_change=change, incident_update=update))
+        # A scheduled maintenance lists its components without changing them yet.
         if component in explicit or component.status != old:
             affected.append(
                 {
@@ -256,7 +323,7 @@ def post_update(
         incident.monitoring_at = display_at
     incident.resolved_at = display_at if closing else None
     incident.impact = compute_impact(incident)
-    incident.save()
+    incident.save()  # the whole row: status, timestamps, impact and planned statuses
 
     update_posted.send(sender=Incident, update=update, incident=incident)
     return update
@@ -313,7 +380,7 @@ def open_incident(
             raise ValidationError(
                 {"scheduled_until": "The end must be after the start."}, code="invalid_window"
             )
-    started_at = _check_display_at(display_at, timezone.now())
+    started_at = check_display_at(display_at, timezone.now())
     if kind == Incident.Kind.MAINTENANCE and scheduled_for is not None:  # (checked above)
         started_at = scheduled_for  # until it actually starts
     incident = Incident.objects.create(
@@ -369,9 +436,48 @@ def resolve(
     )
 
 
-def resolve_many(incidents: Iterable[Incident], **kwargs: Any) -> int:
-    """Resolve each open incident; returns how many were resolved."""
-    return sum(1 for incident in incidents if resolve(incident, **kwargs) is not None)
+class Notify(models.TextChoices):
+    """Whom a bulk resolve (or complete) notifies."""
+
+    NOTIFIED_BEFORE = "notified_before", "Only incidents whose subscribers were notified before"
+    ALL = "all", "Subscribers of every incident"
+    NONE = "none", "Nobody"
+
+
+def resolve_notifies(incident: Incident, notify: str) -> bool:
+    """Whether resolving ``incident`` in bulk with the ``notify`` choice emails its
+    subscribers: an incident opened quietly is closed quietly unless asked otherwise."""
+    if notify == Notify.ALL:
+        return True
+    if notify == Notify.NONE:
+        return False
+    return incident.updates.filter(deliver_notifications=True).exists()
+
+
+@transaction.atomic
+def resolve_many(
+    incidents: Iterable[Incident],
+    *,
+    notify: str = Notify.NOTIFIED_BEFORE,
+    body: str = "",
+    author: User | None = None,
+) -> int:
+    """Resolve (or complete) each open incident with ``body`` (the default closing text
+    when empty), notifying as ``notify`` says; returns how many were closed. All or
+    nothing."""
+    if notify not in Notify.values:
+        raise ValidationError({"notify": f"“{notify}” is not a notify choice."}, code="invalid")
+    return sum(
+        1
+        for incident in incidents
+        if resolve(
+            incident,
+            body=body,
+            author=author,
+            deliver_notifications=resolve_notifies(incident, notify),
+        )
+        is not None
+    )
 
 
 @transaction.atomic

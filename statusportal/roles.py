@@ -8,7 +8,9 @@ SUPPORT_STAFF = "Support staff"
 
 # app_label -> codenames granted to Support staff. Deliberately absent: any delete on
 # incidents and updates (the history is the record), change_component (names, order and
-# grouping are the page owner's), everything in auth and subscriptions.
+# grouping are the page owner's), everything in auth, and subscribers (their data is not
+# support's). Deliveries: seeing them and retrying a failed one ("change" on a delivery is
+# the retry action alone: its admin edits nothing).
 SUPPORT_STAFF_PERMISSIONS = {
     "components": [
         "view_componentgroup",
@@ -35,6 +37,10 @@ SUPPORT_STAFF_PERMISSIONS = {
         "view_maintenance",
         "add_maintenance",
         "change_maintenance",
+    ],
+    "subscriptions": [
+        "view_delivery",
+        "change_delivery",
     ],
 }
 

@@ -138,7 +138,7 @@ def test_posting_an_update_changes_components_and_tells_what_happened(
 
 
 def test_posting_without_notification_and_back_dated(staff_client, open_incident, posted):
-    incident = open_incident()
+    incident = open_incident(display_at=timezone.now() - timedelta(hours=3))
     when = timezone.now() - timedelta(hours=2)
     data = form_data(
         incident,
@@ -161,7 +161,7 @@ def test_back_dated_time_is_typed_in_the_page_time_zone(
     staff_client, open_incident, posted, settings
 ):
     settings.STATUSPAGE_TIME_ZONE = "America/Sao_Paulo"  # UTC-3, no DST since 2019
-    incident = open_incident()
+    incident = open_incident(display_at=timezone.now() - timedelta(hours=3))
     when_utc = (timezone.now() - timedelta(hours=2)).replace(second=0, microsecond=0)
     local = when_utc - timedelta(hours=3)  # the wall-clock time an operator in São Paulo reads
     data = form_data(
@@ -380,10 +380,13 @@ def test_resolve_action_resolves_selected_and_reports_count(
     done = open_incident(name="Done")
     services.resolve(done)
     posted.calls.clear()
-    response = staff_client.post(
-        reverse("admin:incidents_incident_changelist"),
-        {"action": "resolve_selected", "_selected_action": [first.pk, second.pk, done.pk]},
-    )
+    selection = {"action": "resolve_selected", "_selected_action": [first.pk, second.pk, done.pk]}
+    # As the browser posts it from the list showing every state (it opens on open ones).
+    url = reverse("admin:incidents_incident_changelist") + "?state=all"
+    asked = staff_client.post(url, selection)
+    assert asked.status_code == 200  # the confirmation page; nothing resolved yet
+    assert Incident.objects.filter(status=Incident.Status.RESOLVED).count() == 1
+    response = staff_client.post(url, {**selection, "notify": "notified_before", "confirm": "1"})
     assert response.status_code == 302
     for incident in (first, second):
         incident.refresh_from_db()

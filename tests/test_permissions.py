@@ -1,5 +1,8 @@
 """Support staff run incidents from the console, and nothing else: allowed and refused."""
 
+import re
+from html import unescape
+
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import Group, Permission
@@ -8,6 +11,9 @@ from django.urls import NoReverseMatch, reverse
 from components.models import Component, ComponentStatusChange
 from incidents.models import Incident
 from statusportal.roles import SUPPORT_STAFF, SUPPORT_STAFF_PERMISSIONS, sync_support_staff_group
+from subscriptions import outbox
+from subscriptions import services as subscription_services
+from subscriptions.models import Delivery, NotificationEvent
 
 CS = Component.Status
 
@@ -127,14 +133,62 @@ def test_support_staff_cannot_reach_users_or_catalogue_setup(sam, name):
 
 
 def test_support_staff_cannot_see_subscribers(sam, support_user):
-    assert not [p for p in support_user.get_all_permissions() if p.startswith("subscriptions.")]
-    # Whatever subscriber models the subscriptions app registers, none is open to them.
+    # Of the subscriptions app they see deliveries and retry them, nothing else.
+    granted = {p for p in support_user.get_all_permissions() if p.startswith("subscriptions.")}
+    assert granted == {"subscriptions.view_delivery", "subscriptions.change_delivery"}
+    # Whatever subscriber models the subscriptions app registers, none but the deliveries
+    # is open to them.
     for model in apps.get_app_config("subscriptions").get_models():
+        if model._meta.model_name == "delivery":
+            continue
         try:
             url = reverse(f"admin:subscriptions_{model._meta.model_name}_changelist")
         except NoReverseMatch:
             continue  # not in the admin at all
         assert sam.get(url).status_code == 403, url
+
+
+def test_support_staff_see_and_retry_failed_deliveries_and_do_nothing_else(
+    sam, open_incident, support_user
+):
+    subscriber = subscription_services.add_subscriber("eve@example.com", confirmed=True)
+    update = open_incident().updates.get()
+    event = NotificationEvent.objects.get(update=update)
+    outbox.fan_out(event.pk, enqueue=lambda ids: None)
+    Delivery.objects.update(state="failed", last_error="550 5.1.1 unknown user")
+    delivery = Delivery.objects.get(subscriber=subscriber)
+
+    # The delivery counts under the update link to the list: it opens.
+    page = sam.get(reverse("admin:incidents_incident_post", args=[update.incident_id]))
+    links = re.findall(r'href="(/admin/subscriptions/delivery/\?[^"]+)"', page.content.decode())
+    assert links
+    for link in links:
+        assert sam.get(unescape(link)).status_code == 200, link
+    listing = sam.get(reverse("admin:subscriptions_delivery_changelist"), {"state": "failed"})
+    assert "eve@example.com" in listing.content.decode()
+    actions = [name for name, _ in listing.context["action_form"].fields["action"].choices]
+    assert "retry" in actions and "delete_selected" not in actions
+    detail = sam.get(reverse("admin:subscriptions_delivery_change", args=[delivery.pk]))
+    assert detail.status_code == 200
+
+    response = sam.post(
+        reverse("admin:subscriptions_delivery_changelist"),
+        {"action": "retry", "_selected_action": [delivery.pk]},
+    )
+    assert response.status_code == 302
+    assert Delivery.objects.get(pk=delivery.pk).state == Delivery.State.PENDING
+
+    # Nothing more: no editing, no deleting a delivery; subscribers stay out of reach.
+    change = sam.post(
+        reverse("admin:subscriptions_delivery_change", args=[delivery.pk]), {"state": "sent"}
+    )
+    assert change.status_code == 403
+    delete = sam.post(
+        reverse("admin:subscriptions_delivery_delete", args=[delivery.pk]), {"post": "yes"}
+    )
+    assert delete.status_code == 403
+    assert Delivery.objects.filter(pk=delivery.pk, state=Delivery.State.PENDING).exists()
+    assert sam.get(reverse("admin:subscriptions_subscriber_changelist")).status_code == 403
 
 
 def test_support_staff_cannot_delete_incidents(sam, open_incident):

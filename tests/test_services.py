@@ -181,7 +181,8 @@ def test_maintenance_lifecycle(rest):
 
 
 def test_back_dated_update_is_shown_and_recorded_at_its_display_time(open_incident, rest):
-    incident = open_incident()
+    ComponentStatusChange.objects.update(at=timezone.now() - timedelta(days=1))
+    incident = open_incident(display_at=timezone.now() - timedelta(hours=1))
     earlier = timezone.now() - timedelta(minutes=42)
     update = services.post_update(
         incident,
