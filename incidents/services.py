@@ -21,6 +21,7 @@ from django.utils import timezone
 from components.models import Component, ComponentStatusChange
 from incidents.models import Incident, IncidentUpdate, Postmortem, StatusChangeCause
 from incidents.signals import postmortem_published, update_posted
+from statusportal import limits
 from statusportal.errors import ConflictError
 
 Status = Incident.Status
@@ -51,6 +52,7 @@ def check_body(body: str | None) -> str:
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "Write a message for this update."}, code="required")
+    limits.check_length("body", body, limits.MAX_UPDATE_BODY_LENGTH)
     return body
 
 
@@ -109,6 +111,7 @@ def check_display_at(
         return now
     if timezone.is_naive(display_at):
         raise ValidationError({"display_at": "Give a time zone with the time."}, code="naive")
+    limits.check_time("display_at", display_at, now=now)
     if display_at > now + DISPLAY_AT_FUTURE_TOLERANCE:
         raise ValidationError(
             {"display_at": "An update cannot be dated in the future."}, code="future"
@@ -203,10 +206,35 @@ def compute_impact(incident: Incident) -> Incident.Impact:
     return IMPACT_OF_STATUS.get(worst, Incident.Impact.NONE)
 
 
+def check_schedule(
+    scheduled_for: datetime, scheduled_until: datetime, remind_before: timedelta | None
+) -> None:
+    """A maintenance window: sane times (``statusportal.limits``), the end after the start,
+    a bounded reminder."""
+    limits.check_time("scheduled_for", scheduled_for)
+    limits.check_time("scheduled_until", scheduled_until)
+    if scheduled_until <= scheduled_for:
+        raise ValidationError(
+            {"scheduled_until": "The end must be after the start."}, code="invalid_window"
+        )
+    limits.check_duration("remind_before", remind_before)
+
+
 def save_details(incident: Incident, fields: list[str]) -> None:
     """Save the incident's own fields (name, impact override, schedule) listed in
     ``fields``, recomputing the impact when its override changed. Status, timestamps and
     components move only through :func:`post_update`."""
+    if "name" in fields:
+        limits.check_length("name", incident.name, limits.MAX_NAME_LENGTH)
+    if incident.is_maintenance and {"scheduled_for", "scheduled_until", "remind_before"} & set(
+        fields
+    ):
+        if incident.scheduled_for is None or incident.scheduled_until is None:
+            raise ValidationError(
+                {"scheduled_for": "Maintenance needs a scheduled start and end."},
+                code="required",
+            )
+        check_schedule(incident.scheduled_for, incident.scheduled_until, incident.remind_before)
     update_fields = [*fields, "updated_at"]
     if "impact_override" in fields:
         incident.impact = compute_impact(incident)
@@ -363,6 +391,7 @@ def open_incident(
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Give the incident a name."}, code="required")
+    limits.check_length("name", name, limits.MAX_NAME_LENGTH)
     if kind not in Incident.Kind.values:
         raise ValidationError({"kind": f"“{kind}” is not a kind."}, code="invalid")
     _check_status(kind, status)
@@ -376,10 +405,7 @@ def open_incident(
                 {"scheduled_for": "Maintenance needs a scheduled start and end."},
                 code="required",
             )
-        if scheduled_until <= scheduled_for:
-            raise ValidationError(
-                {"scheduled_until": "The end must be after the start."}, code="invalid_window"
-            )
+        check_schedule(scheduled_for, scheduled_until, remind_before)
     started_at = check_display_at(display_at, timezone.now())
     if kind == Incident.Kind.MAINTENANCE and scheduled_for is not None:  # (checked above)
         started_at = scheduled_for  # until it actually starts
@@ -488,6 +514,7 @@ def save_postmortem_draft(
     body = (body or "").strip()
     if not body:
         raise ValidationError({"body": "Write the postmortem first."}, code="required")
+    limits.check_length("body", body, limits.MAX_POSTMORTEM_LENGTH)
     postmortem, _ = Postmortem.objects.select_for_update().get_or_create(
         incident=incident, defaults={"body": body, "author": author}
     )

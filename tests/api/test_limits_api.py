@@ -1,0 +1,26 @@
+"""The API answers values outside statusportal.limits with a 400 naming the field."""
+
+from datetime import timedelta
+
+from django.utils import timezone
+
+from incidents.models import Incident
+
+
+def test_the_api_answers_a_huge_reminder_with_a_400_naming_it(support_api, rest):
+    start = timezone.now() + timedelta(days=1)
+    response = support_api.post(
+        "/api/v1/maintenances/",
+        {
+            "name": "Upgrade",
+            "body": "We will upgrade.",
+            "components": [rest.code],
+            "scheduled_for": start.isoformat(),
+            "scheduled_until": (start + timedelta(hours=2)).isoformat(),
+            "remind_before": "999999999 00:00:00",
+        },
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "remind_before" in response.json()
+    assert not Incident.objects.exists()
