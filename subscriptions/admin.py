@@ -1,7 +1,5 @@
 """Operator console for subscribers and deliveries."""
 
-import csv
-
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
@@ -13,8 +11,6 @@ from django.utils.html import format_html
 from components.models import Component
 from subscriptions import delivery, services
 from subscriptions.models import Delivery, NotificationEvent, Subscriber
-
-CSV_FIELDS = ["email", "state", "components", "created_at", "confirmed_at"]
 
 
 class FollowsComponentFilter(admin.SimpleListFilter):
@@ -120,25 +116,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     def export_csv(self, request, queryset):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
-        writer = csv.writer(response)
-        writer.writerow(CSV_FIELDS)
-        for s in queryset.prefetch_related("components", "groups").iterator(chunk_size=1000):
-            scope = (
-                ""
-                if s.all_components
-                else ";".join(
-                    [g.code for g in s.groups.all()] + [c.code for c in s.components.all()]
-                )
-            )
-            writer.writerow(
-                [
-                    s.email,
-                    s.state,
-                    scope,
-                    s.created_at.isoformat(),
-                    s.confirmed_at.isoformat() if s.confirmed_at else "",
-                ]
-            )
+        services.export_subscribers(queryset, response)
         return response
 
     def get_urls(self):

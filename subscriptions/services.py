@@ -9,6 +9,7 @@ import csv
 import io
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -42,7 +43,44 @@ def normalize_email(email: str) -> str:
     except ValidationError:
         raise ValidationError({"email": "Enter a valid email address."}, code="invalid") from None
     local, _, domain = email.rpartition("@")
+    if domain.startswith("["):
+        # An address literal (a@[127.0.0.1]) names a machine, not a mailbox on a domain:
+        # nobody subscribes to a status page that way, and it can aim mail at internal hosts.
+        raise ValidationError(
+            {"email": "Use an address on a domain name, not an IP address."}, code="ip_literal"
+        )
     return f"{local}@{domain.lower()}"
+
+
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection).
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+CSV_FIELDS = ["email", "state", "components", "created_at", "confirmed_at"]
+
+
+def spreadsheet_safe(value: str) -> str:
+    """``value`` as a spreadsheet shows it, never as a formula it would run."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def export_subscribers(subscribers: QuerySet[Subscriber], out: Any) -> None:
+    """Write ``subscribers`` to ``out`` as CSV (the columns ``import_subscribers`` reads)."""
+    writer = csv.writer(out)
+    writer.writerow(CSV_FIELDS)
+    for s in subscribers.prefetch_related("components", "groups").iterator(chunk_size=1000):
+        scope = (
+            ""
+            if s.all_components
+            else ";".join([g.code for g in s.groups.all()] + [c.code for c in s.components.all()])
+        )
+        writer.writerow(
+            [
+                spreadsheet_safe(s.email),
+                s.state,
+                scope,
+                s.created_at.isoformat(),
+                s.confirmed_at.isoformat() if s.confirmed_at else "",
+            ]
+        )
 
 
 def _split_scope(scope: Scope) -> tuple[list[Component], list[ComponentGroup]]:

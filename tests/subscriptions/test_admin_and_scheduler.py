@@ -1,5 +1,7 @@
 """The operator console for subscribers and deliveries, and the maintenance scheduler."""
 
+import csv
+import io
 from datetime import timedelta
 
 import pytest
@@ -124,3 +126,15 @@ def test_auto_start_and_complete_through_the_update_service(everything, rest):
     assert m.status == Incident.Status.COMPLETED and rest.status == "operational"
     # Each transition notified subscribers like an operator's update would.
     assert NotificationEvent.objects.filter(incident=m, kind="update").count() == 3
+
+
+def test_csv_export_never_writes_a_formula(admin_client_, db):
+    hostile = Subscriber.objects.create(email='=HYPERLINK("http://x")@example.com', state="active")
+    plain = Subscriber.objects.create(email="sam@example.com", state="active")
+    response = admin_client_.post(
+        "/admin/subscriptions/subscriber/",
+        {"action": "export_csv", "_selected_action": [hostile.pk, plain.pk]},
+    )
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    emails = {row[0] for row in rows[1:]}
+    assert emails == {'\'=HYPERLINK("http://x")@example.com', "sam@example.com"}
