@@ -1,8 +1,10 @@
 """The email channel: notifications rendered from the email templates and sent over one
 SMTP connection per batch (through Django's mail backend)."""
 
+import contextlib
 import logging
 import smtplib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -41,16 +43,24 @@ class EmailConnection(Connection):
         self.backend = backend
         self.opened = False
 
-    def send(self, prepared: PreparedEmail, subscriber: Subscriber) -> None:
+    def send(
+        self,
+        prepared: PreparedEmail,
+        subscriber: Subscriber,
+        *,
+        fence: Callable[[], None] | None = None,
+    ) -> None:
         if not self.opened:
             self.backend.open()
             self.opened = True
         template = prepared.template if mime.is_smtp_backend(self.backend) else None
         raw = template.email_for(subscriber) if template is not None else None
         if raw is None:
+            if fence is not None:
+                fence()
             self.backend.send_messages([notification_email(prepared.context, subscriber)])
         else:
-            mime.transmit(self.backend, raw)
+            transmit(self.backend.connection, raw, fence)
 
     def close(self) -> None:
         # Also after a failed open: the backend may hold a half-open session.
@@ -59,6 +69,40 @@ class EmailConnection(Connection):
             self.backend.close()
         except Exception:
             logger.debug("closing the SMTP connection failed", exc_info=True)
+
+
+def transmit(
+    smtp: smtplib.SMTP, raw: mime.RawEmail, fence: Callable[[], None] | None = None
+) -> None:
+    """``smtp.sendmail(raw.sender, [raw.recipient], raw.data)`` in its three steps, with
+    ``fence`` called between the envelope and the data: a batch that was frozen while
+    the server read the envelope, and lost its lease meanwhile, raises there and the
+    server never receives the end of the data, so it delivers nothing."""
+    smtp.ehlo_or_helo_if_needed()
+    options = [f"size={len(raw.data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+    code, answer = smtp.mail(raw.sender, options)
+    if code != 250:
+        _abandon(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, answer, raw.sender)
+    code, answer = smtp.rcpt(raw.recipient)
+    if code not in (250, 251):
+        _abandon(smtp, code)
+        raise smtplib.SMTPRecipientsRefused({raw.recipient: (code, answer)})
+    if fence is not None:
+        fence()
+    code, answer = smtp.data(raw.data)
+    if code != 250:
+        _abandon(smtp, code)
+        raise smtplib.SMTPDataError(code, answer)
+
+
+def _abandon(smtp: smtplib.SMTP, code: int) -> None:
+    """What ``sendmail`` does after a refusal: close on 421, else reset the envelope."""
+    if code == 421:
+        smtp.close()
+    else:
+        with contextlib.suppress(smtplib.SMTPServerDisconnected):
+            smtp.rset()
 
 
 class EmailChannel(Channel):
