@@ -14,6 +14,7 @@ logger = logging.getLogger(__name__)
 
 FAN_OUT = "subscriptions.tasks.fan_out"
 SEND_BATCH = "subscriptions.tasks.send_batch"
+SWEEP = "subscriptions.tasks.sweep"
 
 
 def chunked(items: list[int], size: int) -> Iterator[list[int]]:
@@ -24,6 +25,14 @@ def chunked(items: list[int], size: int) -> Iterator[list[int]]:
 def enqueue_send(ids: Iterable[int], countdown: float | None = None) -> None:
     """Enqueue the sending of these deliveries (raises if the broker is unreachable)."""
     current_app.signature(SEND_BATCH, args=(list(ids),)).apply_async(countdown=countdown)
+
+
+def enqueue_sweep() -> None:
+    """Ask for a sweep now (routed to the sweeper's queue); never raises."""
+    try:
+        current_app.signature(SWEEP).apply_async()
+    except Exception as exc:
+        logger.warning("could not enqueue a sweep: %s", exc)
 
 
 def enqueue_fan_out(event_id: int) -> bool:

@@ -231,6 +231,7 @@ class SweeperRun(models.Model):
     when it stops running (no beat)."""
 
     finished_at = models.DateTimeField()
+    runs = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         verbose_name = "sweeper run"

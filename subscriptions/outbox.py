@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
+from django.db.models import F
 from django.db.models.functions import Now
 from django.utils import timezone
 
@@ -238,4 +239,5 @@ def _take(ids: list[int], stale: datetime, now: datetime) -> list[int]:
 
 def record_sweep(now: datetime) -> None:
     """Remember when the sweeper last ran (the admin and /metrics show it)."""
-    SweeperRun.objects.update_or_create(pk=1, defaults={"finished_at": now})
+    if not SweeperRun.objects.filter(pk=1).update(finished_at=now, runs=F("runs") + 1):
+        SweeperRun.objects.get_or_create(pk=1, defaults={"finished_at": now, "runs": 1})

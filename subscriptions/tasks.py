@@ -4,7 +4,10 @@ Nothing imports this module: Celery finds it through the app's autodiscovery, an
 code enqueues by task name (``subscriptions.enqueue``). Tasks take primary keys; the rows
 hold the truth."""
 
+from typing import Any
+
 from celery import shared_task
+from celery.signals import worker_ready
 
 from subscriptions import delivery, enqueue, outbox, scheduler
 
@@ -19,9 +22,16 @@ def send_batch(delivery_ids: list[int]) -> dict[str, int]:
     return vars(delivery.send_batch(delivery_ids))
 
 
-@shared_task(name="subscriptions.tasks.sweep")
+@shared_task(name=enqueue.SWEEP)
 def sweep() -> dict[str, int]:
     return vars(outbox.sweep())
+
+
+@worker_ready.connect
+def sweep_when_a_worker_starts(**kwargs: Any) -> None:
+    """Every worker that starts asks for a sweep (its own queue, CELERY_TASK_ROUTES):
+    a restarted worker recovers what its predecessor left, even with no beat running."""
+    enqueue.enqueue_sweep()
 
 
 @shared_task(name="subscriptions.tasks.run_maintenance_schedule")

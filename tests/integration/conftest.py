@@ -172,7 +172,8 @@ def mail_to_smtp(settings, smtp):
 class Worker:
     """``celery -A statusportal worker --pool prefork -c 2`` against the test database."""
 
-    def __init__(self, broker: str, smtp: SMTPServer, **env):
+    def __init__(self, broker: str, smtp: SMTPServer, concurrency: int = 2, **env):
+        self.concurrency = concurrency
         # Kept after the test (delete=False) so a failing run can be read.
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
             prefix="worker-", suffix=".log", delete=False
@@ -204,7 +205,9 @@ class Worker:
                 "--pool",
                 "prefork",
                 "-c",
-                "2",
+                str(self.concurrency),
+                "--queues",
+                "celery,outbox-sweep",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
@@ -263,7 +266,7 @@ def start_worker():
     workers: list[Worker] = []
 
     def start(broker: str, smtp: SMTPServer, **env) -> Worker:
-        worker = Worker(broker, smtp, **env).start()
+        worker = Worker(broker, smtp, **env).start()  # concurrency=1 for one pool process
         workers.append(worker)
         return worker
 
