@@ -289,7 +289,7 @@ def _with_delivery_health(index):
     def view(request, extra_context=None):
         if request.user.has_perm("subscriptions.view_delivery"):
             status = monitoring.outbox_status()
-            trouble = (status.waiting and status.lagging) or status.sweeper_late
+            trouble = status.lagging or status.sweeper_late
             level = messages.WARNING if trouble else messages.INFO
             messages.add_message(request, level, f"Notifications: {status.summary()}")
         return index(request, extra_context)

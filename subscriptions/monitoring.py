@@ -12,7 +12,7 @@ from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from subscriptions.models import Delivery, SweeperRun
+from subscriptions.models import Delivery, NotificationEvent, SweeperRun
 
 DState = Delivery.State
 CHANNEL = "email"  # the only channel until deliveries record theirs
@@ -42,7 +42,7 @@ class OutboxStatus:
         return self.lag_seconds > grace
 
     def summary(self) -> str:
-        if self.waiting == 0 or not self.lagging:
+        if not self.lagging:
             text = "healthy"
         else:
             text = f"{self.waiting} waiting for {int(self.lag_seconds // 60)} min"
@@ -57,10 +57,15 @@ def outbox_status(now: datetime | None = None) -> OutboxStatus:
         state=DState.SENDING, lease_until__lt=now
     )
     waiting = Delivery.objects.filter(stuck).aggregate(n=Count("pk"), oldest=Min("next_attempt_at"))
+    # An event whose fan-out never ran (its task was lost) waits too: with its recipients.
+    unfanned = NotificationEvent.objects.filter(fanned_out_at__isnull=True).aggregate(
+        oldest=Min("created_at")
+    )["oldest"]
+    oldest = min((t for t in (waiting["oldest"], unfanned) if t is not None), default=None)
     run = SweeperRun.objects.filter(pk=1).first()
     return OutboxStatus(
         waiting=waiting["n"],
-        oldest_due=waiting["oldest"],
+        oldest_due=oldest,
         last_sweep=run.finished_at if run else None,
         sweeps=run.runs if run else 0,
         now=now,
