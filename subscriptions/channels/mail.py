@@ -7,8 +7,10 @@ import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import cast
 
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
 from statusportal.mail import open_connection
 from subscriptions import mime
@@ -60,7 +62,8 @@ class EmailConnection(Connection):
                 fence()
             self.backend.send_messages([notification_email(prepared.context, subscriber)])
         else:
-            transmit(self.backend.connection, raw, fence)
+            # (A template exists with Django's own SMTP backend only.)
+            transmit(cast(SMTPBackend, self.backend).connection, raw, fence)
 
     def close(self) -> None:
         # Also after a failed open: the backend may hold a half-open session.
@@ -72,12 +75,14 @@ class EmailConnection(Connection):
 
 
 def transmit(
-    smtp: smtplib.SMTP, raw: mime.RawEmail, fence: Callable[[], None] | None = None
+    smtp: smtplib.SMTP | None, raw: mime.RawEmail, fence: Callable[[], None] | None = None
 ) -> None:
     """``smtp.sendmail(raw.sender, [raw.recipient], raw.data)`` in its three steps, with
     ``fence`` called between the envelope and the data: a batch that was frozen while
     the server read the envelope, and lost its lease meanwhile, raises there and the
     server never receives the end of the data, so it delivers nothing."""
+    if smtp is None:
+        raise smtplib.SMTPServerDisconnected("the SMTP connection is not open")
     smtp.ehlo_or_helo_if_needed()
     options = [f"size={len(raw.data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
     code, answer = smtp.mail(raw.sender, options)
