@@ -3,7 +3,9 @@ beat, an SMTP server (see docs/architecture.md, 'The outbox'; the README's "Deli
 guarantees" states what these prove).
 
 Each test injects its fault while mail is flowing and then counts, per recipient, what
-the SMTP server accepted: nobody missing, and duplicates only where the README allows."""
+the SMTP server accepted: nobody missing, and duplicates only where the README allows.
+Each test has a Redis of its own (``own_redis``), so tests on parallel xdist workers
+never share a broker."""
 
 import os
 import signal
@@ -92,12 +94,12 @@ def smtp_server():
 
 
 def test_database_connections_terminated_mid_send_no_duplicate_none_lost(
-    postgres, smtp_server, shared_broker, start_worker, rest
+    postgres, smtp_server, own_redis, start_worker, rest
 ):
     smtp = smtp_server
     smtp.handler.delay = 0.02
     expected = subscribers("t", 150)
-    start_worker(shared_broker, smtp, SUBSCRIPTIONS_BATCH_SIZE=25)
+    start_worker(own_redis.url, smtp, SUBSCRIPTIONS_BATCH_SIZE=25)
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_backend_pid(), current_database()")
         own_pid, database = cursor.fetchone()
@@ -148,13 +150,13 @@ def test_worker_killed_mid_send_everyone_served_within_90_s_with_defaults(
 
 
 def test_smtp_slower_than_the_lease_no_duplicate(
-    postgres, smtp_server, shared_broker, start_worker, start_beat, rest
+    postgres, smtp_server, own_redis, start_worker, start_beat, rest
 ):
     smtp = smtp_server
     smtp.handler.delay = 0.5  # a 30-message batch takes ~15 s against a 14 s lease
     expected = subscribers("s", 60)
-    start_worker(shared_broker, smtp, SUBSCRIPTIONS_BATCH_SIZE=30, **SHORT)
-    start_beat(shared_broker, SUBSCRIPTIONS_SWEEP_INTERVAL=1, **SHORT)  # an eager sweeper
+    start_worker(own_redis.url, smtp, SUBSCRIPTIONS_BATCH_SIZE=30, **SHORT)
+    start_beat(own_redis.url, SUBSCRIPTIONS_SWEEP_INTERVAL=1, **SHORT)  # an eager sweeper
     post(rest)
     got = all_served(smtp, expected, 90)
     assert set(got) == expected
@@ -162,11 +164,11 @@ def test_smtp_slower_than_the_lease_no_duplicate(
 
 
 def test_worker_frozen_past_its_lease_then_resumed_no_duplicate(
-    postgres, smtp_server, shared_broker, start_worker, start_beat, rest
+    postgres, smtp_server, own_redis, start_worker, start_beat, rest
 ):
     smtp = smtp_server
     expected = subscribers("f", 40)
-    frozen = start_worker(shared_broker, smtp, concurrency=1, SUBSCRIPTIONS_BATCH_SIZE=20, **SHORT)
+    frozen = start_worker(own_redis.url, smtp, concurrency=1, SUBSCRIPTIONS_BATCH_SIZE=20, **SHORT)
     paused = threading.Event()
 
     def freeze(address):
@@ -180,8 +182,8 @@ def test_worker_frozen_past_its_lease_then_resumed_no_duplicate(
     wait_for(paused.is_set, 30, message="the worker to be frozen")
     stopped_at = time.monotonic()
     try:
-        start_worker(shared_broker, smtp, concurrency=1, **SHORT)
-        start_beat(shared_broker, SUBSCRIPTIONS_SWEEP_INTERVAL=1, **SHORT)
+        start_worker(own_redis.url, smtp, concurrency=1, **SHORT)
+        start_beat(own_redis.url, SUBSCRIPTIONS_SWEEP_INTERVAL=1, **SHORT)
         # The other worker sends everything, the frozen batch's rows once its lease ran out.
         wait_for(
             lambda: (
@@ -254,7 +256,7 @@ def test_posting_reuses_one_broker_connection(postgres, own_redis, rest):
     assert server.llen("celery") == 11  # every fan-out was published
 
 
-def test_two_beats_sweep_without_harm(postgres, smtp_server, shared_broker, start_worker, rest):
+def test_two_beats_sweep_without_harm(postgres, smtp_server, own_redis, start_worker, rest):
     smtp = smtp_server
     expected = subscribers("d", 30)
     incident = incident_services.open_incident(
@@ -281,6 +283,6 @@ def test_two_beats_sweep_without_harm(postgres, smtp_server, shared_broker, star
     assert len(ids) == len(set(ids)) == 30
     for batch in batches:
         enqueue.enqueue_send(batch)
-    start_worker(shared_broker, smtp)
+    start_worker(own_redis.url, smtp)
     got = all_served(smtp, expected, 30)
     assert got == Counter(dict.fromkeys(expected, 1))
