@@ -152,6 +152,9 @@ def _insert_rows(event: NotificationEvent, subscriber_ids: list[int]) -> None:
         f"SELECT %s, {quote(subscriber.pk.column)}, %s, 0, '', '', %s, %s "
         f"FROM {quote(subscriber.db_table)} "
         f"WHERE {quote(subscriber.pk.column)} IN ({', '.join(['%s'] * len(subscriber_ids))}) "
+        # Delivery ids in subscriber order: a batch's ids stay close together (the id
+        # range of ``among``) and follow the audience's order.
+        f"ORDER BY {quote(subscriber.pk.column)} "
         # (SQLite needs the WHERE to read ON CONFLICT as the upsert clause.)
         "ON CONFLICT DO NOTHING"
     )
