@@ -36,14 +36,6 @@ def enqueue_send(ids: Iterable[int], countdown: float | None = None) -> None:
     current_app.signature(SEND_BATCH, args=(list(ids),)).apply_async(countdown=countdown)
 
 
-def enqueue_sweep() -> None:
-    """Ask for a sweep now (routed to the sweeper's queue); never raises."""
-    try:
-        current_app.signature(SWEEP).apply_async()
-    except Exception as exc:
-        logger.warning("could not enqueue a sweep: %s", exc)
-
-
 def enqueue_fan_out(event_id: int) -> bool:
     """Enqueue the fan-out of an event, giving up quickly if the broker is unreachable.
 
