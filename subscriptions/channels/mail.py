@@ -4,10 +4,10 @@ SMTP connection per batch (through Django's mail backend)."""
 import contextlib
 import logging
 import smtplib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import cast
+from typing import Any, cast
 
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
@@ -58,9 +58,8 @@ class EmailConnection(Connection):
         template = prepared.template if mime.is_smtp_backend(self.backend) else None
         raw = template.email_for(subscriber) if template is not None else None
         if raw is None:
-            if fence is not None:
-                fence()
-            self.backend.send_messages([notification_email(prepared.context, subscriber)])
+            with fenced_data(getattr(self.backend, "connection", None), fence):
+                self.backend.send_messages([notification_email(prepared.context, subscriber)])
         else:
             # (A template exists with Django's own SMTP backend only.)
             transmit(cast(SMTPBackend, self.backend).connection, raw, fence)
@@ -99,6 +98,31 @@ def transmit(
     if code != 250:
         _abandon(smtp, code)
         raise smtplib.SMTPDataError(code, answer)
+
+
+@contextlib.contextmanager
+def fenced_data(smtp: object, fence: Callable[[], None] | None) -> Iterator[None]:
+    """While the backend sends one message itself, call ``fence`` just before the SMTP
+    ``DATA`` (smtplib's ``sendmail`` calls ``self.data``); with a backend that is not
+    smtplib's, call it before the message."""
+    if fence is None:
+        yield
+        return
+    if not isinstance(smtp, smtplib.SMTP):
+        fence()
+        yield
+        return
+    send_data = smtp.data
+
+    def data(msg: Any) -> tuple[int, bytes]:
+        fence()
+        return send_data(msg)
+
+    smtp.data = data  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del smtp.data
 
 
 def _abandon(smtp: smtplib.SMTP, code: int) -> None:

@@ -9,12 +9,14 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
+from django.core.mail import EmailMessage
 from django.db import OperationalError, connection
 from django.utils import timezone
 
 from statusportal.leases import check_delivery_timing
+from statusportal.mail import open_connection, use_mail_server
 from subscriptions import delivery, outbox, services
-from subscriptions.channels.mail import EmailChannel, EmailConnection, transmit
+from subscriptions.channels.mail import EmailChannel, EmailConnection, fenced_data, transmit
 from subscriptions.lease import LeaseLost
 from subscriptions.models import Delivery, Subscriber, SweeperRun
 from tests.subscriptions.smtp import Handler, SMTPServer
@@ -208,3 +210,25 @@ def test_unsubscribed_meanwhile_is_skipped_not_lost(five):
     Subscriber.objects.filter(email="l0@example.com").update(state="unsubscribed")
     result = delivery.send_batch(five)
     assert result.sent == 4 and result.skipped == 1 and result.lost == 0
+
+
+def test_the_fence_also_stops_a_message_the_django_backend_sends_itself(settings, db):
+    with SMTPServer(Handler()) as server:
+        use_mail_server(settings, server.settings())
+        backend = open_connection()
+        backend.open()
+
+        def lost():
+            raise LeaseLost(1)
+
+        message = EmailMessage("hi", "body", "a@example.com", ["b@example.com"])
+        with pytest.raises(LeaseLost), fenced_data(backend.connection, lost):
+            backend.send_messages([message])
+        backend.close()
+        time.sleep(0.2)
+        assert server.handler.count == 0
+        backend = open_connection()
+        with fenced_data(None, lambda: None):
+            assert backend.send_messages([message]) == 1
+        time.sleep(0.2)
+        assert server.handler.count == 1
