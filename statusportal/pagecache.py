@@ -52,6 +52,7 @@ from django.utils.http import http_date, parse_etags, parse_http_date_safe
 from django_redis.cache import RedisCache
 
 from statusportal import revision as revisions
+from statusportal.metrics import PAGE_CACHE
 from statusportal.timefmt import page_zone
 
 logger = logging.getLogger("statusportal.cache")
@@ -293,6 +294,7 @@ def public_cache(
             wants_gzip = bool(_accepts_gzip.search(request.headers.get("Accept-Encoding", "")))
             key = f"page:{digest}"
             stored = _cache_get(key)
+            PAGE_CACHE.labels("miss" if stored is None else "hit").inc()
             if stored is None:
                 response = view_func(request, *args, **kwargs)
                 if hasattr(response, "render") and callable(response.render):

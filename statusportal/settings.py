@@ -6,6 +6,7 @@ keeps the two in step. With nothing set the portal runs on embedded defaults: SQ
 """
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -24,6 +25,7 @@ from statusportal.env import (
     env_time_zone,
     env_url,
 )
+from statusportal.leases import check_delivery_timing, soft_time_limit
 from statusportal.mail import mail_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -265,7 +267,7 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
     # A broker that needs no server: web, worker and beat exchange messages as files.
     for _folder in ("queue", "processed", "control"):
         (_broker_dir / _folder).mkdir(parents=True, exist_ok=True)
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, Any] = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),
         "processed_folder": str(_broker_dir / "processed"),
@@ -304,15 +306,21 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.2,
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# A send batch is killed if it runs longer than this; the sweeper then retries its rows.
-CELERY_TASK_TIME_LIMIT = 15 * 60
-CELERY_TASK_SOFT_TIME_LIMIT = 14 * 60
+# A task is stopped (soft: an exception; hard: the pool process is killed) when it runs
+# longer than this; a send batch's rows then come back through their lease.
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 15 * 60, minimum=10)
+CELERY_TASK_SOFT_TIME_LIMIT = soft_time_limit(
+    CELERY_TASK_TIME_LIMIT, _mail_server.get("EMAIL_TIMEOUT")
+)
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000
+# The sweeper's queue; every worker consumes it too (Procfile: -Q celery,outbox-sweep).
+CELERY_TASK_ROUTES = {"subscriptions.tasks.sweep": {"queue": "outbox-sweep"}}
 CELERY_BEAT_SCHEDULE = {
-    # Re-enqueue outbox events and deliveries left behind (broker outage, killed worker).
+    # Re-enqueue outbox events and deliveries left behind (broker outage, killed worker),
+    # on a queue of its own (CELERY_TASK_ROUTES): never behind a backlog of send batches.
     "subscriptions-sweep": {
         "task": "subscriptions.tasks.sweep",
-        "schedule": float(env_int("SUBSCRIPTIONS_SWEEP_INTERVAL", 60, minimum=1)),
+        "schedule": float(env_int("SUBSCRIPTIONS_SWEEP_INTERVAL", 15, minimum=1)),
     },
     # Maintenance: reminders, auto-start and auto-complete at the scheduled times.
     "subscriptions-maintenance": {
@@ -335,10 +343,28 @@ SUBSCRIPTIONS_RETRY_BASE_SECONDS = env_int("SUBSCRIPTIONS_RETRY_BASE_SECONDS", 6
 SUBSCRIPTIONS_MAX_ATTEMPTS = env_int("SUBSCRIPTIONS_MAX_ATTEMPTS", 8, minimum=1)
 # Permanent failures (5xx) in a row after which a subscriber is quarantined.
 SUBSCRIPTIONS_QUARANTINE_AFTER = env_int("SUBSCRIPTIONS_QUARANTINE_AFTER", 3, minimum=1)
-# The sweeper re-enqueues events/rows pending this long, and rows "sending" for longer
-# than SUBSCRIPTIONS_SENDING_TIMEOUT (must exceed CELERY_TASK_TIME_LIMIT).
+# The sweeper re-enqueues events/rows pending this long.
 SUBSCRIPTIONS_STALE_SECONDS = env_int("SUBSCRIPTIONS_STALE_SECONDS", 120, minimum=1)
-SUBSCRIPTIONS_SENDING_TIMEOUT = env_int("SUBSCRIPTIONS_SENDING_TIMEOUT", 20 * 60, minimum=1)
+# A send batch holds its rows for this long and renews the lease as it goes; the sweeper
+# takes back rows whose lease ran out (a dead or frozen worker). See docs/architecture.md,
+# 'The outbox'.
+SUBSCRIPTIONS_LEASE_SECONDS = env_int("SUBSCRIPTIONS_LEASE_SECONDS", 30, minimum=5)
+# Deliveries waiting longer than this make /readyz answer 503 (0: never).
+SUBSCRIPTIONS_LAG_ALERT_SECONDS = env_int("SUBSCRIPTIONS_LAG_ALERT_SECONDS", 0, minimum=0)
+# The sweeper is "late" (admin warning) when it has not run for this long.
+SUBSCRIPTIONS_SWEEP_LATE_SECONDS = env_int("SUBSCRIPTIONS_SWEEP_LATE_SECONDS", 120, minimum=1)
+check_delivery_timing(
+    lease=SUBSCRIPTIONS_LEASE_SECONDS,
+    smtp_timeout=_mail_server.get("EMAIL_TIMEOUT"),
+    time_limit=CELERY_TASK_TIME_LIMIT,
+    visibility_timeout=CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout"),
+)
+
+# --- Metrics ---------------------------------------------------------------------------
+# /metrics answers a request carrying "Authorization: Bearer <METRICS_TOKEN>", or one from
+# an address in METRICS_ALLOWED_NETWORKS (comma-separated CIDRs); 404 when neither is set.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+METRICS_ALLOWED_NETWORKS = env_list("METRICS_ALLOWED_NETWORKS")
 
 # --- REST framework --------------------------------------------------------------------
 # Reads are public and throttled per address; writes need an API token (never a session

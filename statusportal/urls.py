@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from statusportal import twofactor
 from statusportal.health import healthz, readyz
+from statusportal.metrics import metrics
 
 # JSON instead of Django's HTML error pages for /api/ paths; the HTML pages elsewhere.
 handler400 = "statusportal.api.views.bad_request"
@@ -21,6 +22,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("api/", include("statusportal.api_urls")),
     path("", include("subscriptions.urls")),
     path("", include("incidents.urls")),

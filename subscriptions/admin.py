@@ -1,5 +1,7 @@
 """Operator console for subscribers and deliveries."""
 
+import functools
+
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Q
@@ -9,7 +11,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from components.models import Component
-from subscriptions import delivery, services
+from subscriptions import delivery, monitoring, services
 from subscriptions.models import Delivery, NotificationEvent, Subscriber
 
 
@@ -256,3 +258,22 @@ class NotificationEventAdmin(admin.ModelAdmin):
     def deliveries_link(self, obj: NotificationEvent) -> str:
         url = reverse("admin:subscriptions_delivery_changelist")
         return format_html('<a href="{}?event__id__exact={}">Deliveries</a>', url, obj.pk)
+
+
+def _with_delivery_health(index):
+    """The admin index, with a line on how notification delivery is doing (a warning
+    when mail waits or the sweeper has stopped: no beat)."""
+
+    @functools.wraps(index)
+    def view(request, extra_context=None):
+        if request.user.has_perm("subscriptions.view_delivery"):
+            status = monitoring.outbox_status()
+            trouble = status.lagging or status.sweeper_late
+            level = messages.WARNING if trouble else messages.INFO
+            messages.add_message(request, level, f"Notifications: {status.summary()}")
+        return index(request, extra_context)
+
+    return view
+
+
+admin.site.index = _with_delivery_health(admin.site.index)  # type: ignore[method-assign]

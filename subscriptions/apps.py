@@ -9,7 +9,8 @@ class SubscriptionsConfig(AppConfig):
         # The incidents app announces posts; we write the outbox rows in its transaction.
         from incidents.admin_hooks import register_update_annotation
         from incidents.signals import postmortem_published, update_posted
-        from subscriptions import receivers, tasks  # noqa: F401 (tasks: registers them)
+        from statusportal import health, metrics
+        from subscriptions import monitoring, receivers, tasks  # noqa: F401 (tasks: registers them)
         from subscriptions.admin_annotations import delivery_annotations
 
         update_posted.connect(receivers.on_update_posted, dispatch_uid="subscriptions.update")
@@ -20,3 +21,6 @@ class SubscriptionsConfig(AppConfig):
         # registers them in every process, so that eager mode runs them inline too.
         # Delivery counts under each update on the incident admin page.
         register_update_annotation(delivery_annotations)
+        # The outbox lag in /readyz and /metrics (the core imports no app).
+        health.register_check("outbox", monitoring.readiness)
+        metrics.register(monitoring.COLLECTOR)

@@ -5,32 +5,33 @@ Written once for every channel (``subscriptions.channels``): the channel renders
 sends, this module decides what happens to the row.
 
 * a send task first *claims* its rows (``pending`` → ``sending`` in one UPDATE with
-  ``WHERE state = 'pending'``) and sends only what it claimed, so a duplicate task finds
-  nothing to do;
-* each row is marked ``sent`` right after the receiving server accepted it, so a worker
-  killed mid-batch leaves at most the one message it was transmitting in doubt;
+  ``WHERE state = 'pending'``) under a token and a short lease (``subscriptions.lease``)
+  and sends only what it still holds, so a duplicate task finds nothing to do and a
+  frozen one, once its lease ran out, sends nothing more;
+* each row is marked ``sent`` right after the receiving server accepted it (retried over
+  a new connection if the database connection was lost), so a worker killed mid-batch
+  leaves at most the one message it was transmitting in doubt;
 * a temporary error puts the row back to ``pending`` with a growing delay; a permanent
   one (or the last attempt) marks it ``failed`` with the server's answer, and counts a
   hard bounce against the subscriber (``services.record_hard_bounce``).
 """
 
-import contextlib
 import functools
 import logging
-import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection as db_connection
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from subscriptions import enqueue, services
-from subscriptions.channels.base import Channel, SendError
+from subscriptions.channels.base import Channel, Connection, SendError
 from subscriptions.channels.mail import EmailChannel
+from subscriptions.lease import Lease, LeaseLost, among
 from subscriptions.models import Delivery, NotificationEvent, Subscriber
 
 logger = logging.getLogger(__name__)
@@ -40,31 +41,14 @@ DState = Delivery.State
 # The only channel until deliveries record theirs.
 EMAIL = EmailChannel()
 
+__all__ = ["BatchResult", "among", "backoff", "claim", "retry_failed", "send_batch"]
+
 
 def claim(ids: Iterable[int], *, now: datetime | None = None) -> str:
     """Atomically move the due, pending rows among ``ids`` to ``sending`` under a new
-    claim id, and return it. Rows another task claimed (or already sent) are untouched,
-    so two tasks for the same rows never both send."""
-    now = now or timezone.now()
-    token = uuid.uuid4().hex
-    Delivery.objects.filter(
-        among(ids), state=DState.PENDING, next_attempt_at__lte=now + timedelta(seconds=1)
-    ).update(state=DState.SENDING, claim=token, claimed_at=now)
-    return token
-
-
-def among(ids: Iterable[int]) -> Q:
-    """Rows whose id is in ``ids``, written so that any index the planner picks for rows
-    in flight is scanned over the batch's id range only.
-
-    ``id IN (...)`` alone is not enough: with statistics from a quiet hour ("almost no
-    pending rows") the planner reads the in-flight index by state and filters the ids,
-    walking every pending row (bench/RESULTS.md). A range on the id is an index bound
-    it always uses; a batch's ids are close together (fan-out pages are in id order)."""
-    ids = list(ids)
-    if not ids:
-        return Q(pk__in=[])
-    return Q(pk__in=ids, pk__gte=min(ids), pk__lte=max(ids))
+    claim token and lease, and return the token. Rows another task claimed (or already
+    sent) are untouched, so two tasks for the same rows never both send."""
+    return Lease(list(ids)).claim(now=now).token
 
 
 def backoff(attempts: int) -> timedelta:
@@ -79,50 +63,34 @@ class BatchResult:
     retry: int = 0
     failed: int = 0
     skipped: int = 0
+    lost: int = 0  # rows whose lease ran out before they were sent (another task has them)
 
 
-@contextlib.contextmanager
-def _commits_without_waiting_for_disk() -> Iterator[None]:
-    """On PostgreSQL, let this session's commits return before the WAL reaches the disk.
-
-    Each row's outcome is committed on its own, and waiting for the fsync (1.5-2.5 ms
-    here) was about 40 % of a worker's time per email (bench/RESULTS.md). A worker that
-    dies still leaves at most one message in doubt: its committed rows are in the
-    database. Only a crash of the database server itself can lose the last fraction of
-    a second of "sent" marks; those rows are then re-sent by the sweeper (a duplicate,
-    never a lost email). Reset afterwards: the setting must not outlive the batch on a
-    persistent connection."""
-    if db_connection.vendor != "postgresql":
-        yield
-        return
-    with db_connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        with contextlib.suppress(Exception), db_connection.cursor() as cursor:
-            cursor.execute("RESET synchronous_commit")
-
-
-@_commits_without_waiting_for_disk()
 def send_batch(ids: Iterable[int], *, channel: Channel = EMAIL) -> BatchResult:
-    """Claim ``ids`` and send what was claimed over one connection of ``channel``.
+    """Claim ``ids`` under a lease and send what was claimed over one connection of
+    ``channel``.
 
-    Each row's outcome is written as soon as it is known (autocommit): ``sent``;
-    ``skipped`` if the subscriber is no longer active; back to ``pending`` with a backoff
-    for a temporary error; ``failed`` with the answer for a permanent one. Rows still
-    held when something unexpected stops the batch go back to ``pending``.
+    Before each message the lease is confirmed (and renewed when running short); if the
+    batch lost it, it stops without sending anything more. Each row's outcome is written
+    as soon as it is known, in its own autocommit with synchronous commit (a database
+    crash cannot forget it), conditional on the token, and retried over a new connection
+    if the old one was lost: ``sent``; ``skipped`` if the subscriber is no longer active;
+    back to ``pending`` with a backoff for a temporary error; ``failed`` with the answer
+    for a permanent one. Rows still held when something unexpected stops the batch go
+    back to ``pending``.
     """
     result = BatchResult()
-    ids = list(ids)
-    token = claim(ids)
-    # By id as well as by claim: the batch's own rows, never a walk over every row in
+    lease = Lease(list(ids)).claim()
+    # By id as well as by token: the batch's own rows, never a walk over every row in
     # flight.
-    rows = list(
-        Delivery.objects.filter(among(ids), claim=token, state=DState.SENDING)
-        .select_related("subscriber")
-        .order_by("pk")
+    rows = lease.write(
+        lambda: list(
+            Delivery.objects.filter(among(lease.ids), claim=lease.token, state=DState.SENDING)
+            .select_related("subscriber")
+            .order_by("pk")
+        )
     )
+    lease.held = {row.pk for row in rows}
     if not rows:
         return result
     prepared: dict[int, Any] = {}
@@ -131,47 +99,74 @@ def send_batch(ids: Iterable[int], *, channel: Channel = EMAIL) -> BatchResult:
     retry_at: dict[int, list[int]] = {}
     try:
         for row in rows:
+            try:
+                lease.confirm(row.pk)
+            except LeaseLost:
+                result.lost += 1
+                continue
             if row.subscriber.state != Subscriber.State.ACTIVE:
-                _finish(row, DState.SKIPPED, error="subscriber is no longer active")
+                lease.write(_finish, row, DState.SKIPPED, "subscriber is no longer active")
                 result.skipped += 1
                 continue
             if row.event_id not in prepared:
                 # Once per event and batch (not joined into every row: the update's
                 # body and the incident would be read and built a hundred times).
-                event = NotificationEvent.objects.select_related(
-                    "incident", "update", "postmortem"
-                ).get(pk=row.event_id)
-                prepared[row.event_id] = channel.prepare(event)
-            try:
-                connection.send(prepared[row.event_id], row.subscriber)
-            except Exception as exc:
-                error = channel.classify(exc)
-                if _record_error(row, error) == DState.PENDING:
-                    result.retry += 1
-                    delay = int(backoff(row.attempts + 1).total_seconds())
-                    retry_at.setdefault(delay, []).append(row.pk)
-                else:
-                    result.failed += 1
-                if error.broken:
-                    connection.close()
-                continue
-            _finish(row, DState.SENT)
-            sent_subscribers.append(row.subscriber_id)
-            result.sent += 1
+                prepared[row.event_id] = lease.write(_prepare, channel, row.event_id)
+            outcome = _send_one(lease, connection, channel, prepared[row.event_id], row)
+            if outcome is None:
+                lease.write(_finish, row, DState.SENT)
+                sent_subscribers.append(row.subscriber_id)
+                result.sent += 1
+            elif outcome == "lost":
+                result.lost += 1
+            elif outcome == DState.PENDING:
+                result.retry += 1
+                delay = int(backoff(row.attempts + 1).total_seconds())
+                retry_at.setdefault(delay, []).append(row.pk)
+            else:
+                result.failed += 1
     finally:
         connection.close()
         # Anything still claimed (an unexpected error or a time limit stopped the loop)
-        # is handed back now instead of waiting for the sweeper.
-        Delivery.objects.filter(among(ids), claim=token, state=DState.SENDING).update(
-            state=DState.PENDING, claim=""
+        # is handed back now instead of waiting for its lease to run out.
+        lease.write(
+            lambda: Delivery.objects.filter(
+                among(lease.ids), claim=lease.token, state=DState.SENDING
+            ).update(state=DState.PENDING, claim="", lease_until=None)
         )
-        services.clear_hard_bounces(sent_subscribers)
+        lease.write(services.clear_hard_bounces, sent_subscribers)
     for delay, retry_ids in retry_at.items():
         try:
             enqueue.enqueue_send(retry_ids, countdown=delay)
         except Exception:
             logger.warning("could not enqueue a retry; the sweeper will pick it up")
     return result
+
+
+def _prepare(channel: Channel, event_id: int) -> Any:
+    event = NotificationEvent.objects.select_related("incident", "update", "postmortem").get(
+        pk=event_id
+    )
+    return channel.prepare(event)
+
+
+def _send_one(
+    lease: Lease, connection: Connection, channel: Channel, prepared: Any, row: Delivery
+) -> str | None:
+    """Send one row's message; None when the server accepted it, "lost" when the lease
+    was lost just before the message was committed (nothing was sent), else the row's
+    new state after the error was recorded."""
+    try:
+        connection.send(prepared, row.subscriber, fence=lambda: lease.confirm(row.pk))
+    except LeaseLost:
+        connection.close()  # the server drops a message whose data never ended
+        return "lost"
+    except Exception as exc:
+        error = channel.classify(exc)
+        if error.broken:
+            connection.close()
+        return lease.write(_record_error, row, error)
+    return None
 
 
 def _finish(row: Delivery, state: str, error: str = "") -> None:
@@ -194,18 +189,19 @@ def _finish_sql() -> str:
     return (
         f"UPDATE {quote(Delivery._meta.db_table)} SET {column['state']} = %s, "
         f"{column['attempts']} = {column['attempts']} + %s, {column['sent_at']} = %s, "
-        f"{column['last_error']} = %s, {column['claim']} = '' "
+        f"{column['last_error']} = %s, {column['claim']} = '', {column['lease_until']} = NULL "
         f"WHERE {column['id']} = %s AND {column['claim']} = %s"
     )
 
 
 def _record_error(row: Delivery, error: SendError) -> str:
-    """Write a failed attempt; returns the row's new state."""
+    """Write a failed attempt (if this claim still holds the row); returns the row's new
+    state."""
     attempts = row.attempts + 1
     if error.permanent or attempts >= settings.SUBSCRIPTIONS_MAX_ATTEMPTS:
         reason = error.reason if error.permanent else f"gave up after {attempts}: {error.reason}"
         Delivery.objects.filter(pk=row.pk, claim=row.claim).update(
-            state=DState.FAILED, attempts=attempts, last_error=reason, claim=""
+            state=DState.FAILED, attempts=attempts, last_error=reason, claim="", lease_until=None
         )
         if error.permanent:
             services.record_hard_bounce(row.subscriber)
@@ -217,6 +213,7 @@ def _record_error(row: Delivery, error: SendError) -> str:
         last_error=error.reason,
         next_attempt_at=timezone.now() + backoff(attempts),
         claim="",
+        lease_until=None,
     )
     return DState.PENDING
 

@@ -9,8 +9,8 @@ test_mime.py`` checks them byte for byte against the real backend. How it stays 
 
 1. The template is Django's own message for the shared parts, with every per-recipient
    value replaced by a placeholder (``rendering.Placeholders``), flattened as the SMTP
-   backend flattens it (:func:`smtp_bytes`: with :func:`is_smtp_backend` and
-   :func:`transmit`, the only code that knows the backend's internals).
+   backend flattens it (:func:`smtp_bytes`, with :func:`is_smtp_backend` the only code
+   here that knows the backend's internals; ``channels.mail.transmit`` sends the bytes).
 2. Each token and code placeholder is found where the encoders put it: as is, or cut by
    the soft line breaks of a quoted-printable body or by the boundaries of RFC 2047
    encoded words in a folded header (Django 6 writes bodies and long headers so). Every
@@ -77,13 +77,6 @@ class RawEmail:
     sender: str
     recipient: str
     data: bytes
-
-
-def transmit(backend: SMTPBackend, raw: RawEmail) -> None:
-    """Send ``raw`` over the open connection of Django's SMTP backend, as its ``_send``
-    would; raises what smtplib raises."""
-    assert backend.connection is not None  # (the channel opened it)
-    backend.connection.sendmail(raw.sender, [raw.recipient], raw.data)
 
 
 @dataclass(frozen=True)

@@ -188,6 +188,12 @@ class Delivery(models.Model):
         help_text="Which send task holds the row while it is sending.",
     )
     claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    lease_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The claim holds the row until then (database clock); renewed as it sends.",
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -218,3 +224,17 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.subscriber_id} ({self.state})"
+
+
+class SweeperRun(models.Model):
+    """When the outbox sweeper last finished (one row): the admin index and /metrics warn
+    when it stops running (no beat)."""
+
+    finished_at = models.DateTimeField()
+    runs = models.PositiveBigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "sweeper run"
+
+    def __str__(self) -> str:
+        return f"sweep at {self.finished_at:%Y-%m-%d %H:%M:%S}"

@@ -10,8 +10,9 @@ half-way and the outcome is still "each recipient gets the notification once":
   (event, subscriber) pair, so running it twice adds nothing, and saves a cursor so an
   interrupted run resumes;
 * sending is ``subscriptions.delivery`` (claim, send, record, back off);
-* the sweeper gives rows stuck in ``sending`` (their worker died) back to ``pending`` and
-  re-enqueues whatever stayed pending too long (a lost task, a broker outage).
+* the sweeper gives rows whose lease ran out (their worker died or froze) back to
+  ``pending`` and re-enqueues whatever stayed pending too long (a lost task, a broker
+  outage).
 """
 
 from collections.abc import Callable
@@ -22,12 +23,14 @@ from typing import cast
 from django.conf import settings
 from django.db import connection as db_connection
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from incidents.models import Incident, IncidentUpdate, Postmortem
 from subscriptions.audience import recipients
 from subscriptions.enqueue import chunked, enqueue_fan_out, enqueue_send
-from subscriptions.models import Delivery, NotificationEvent, Subscriber
+from subscriptions.models import Delivery, NotificationEvent, Subscriber, SweeperRun
 
 DState = Delivery.State
 
@@ -152,6 +155,9 @@ def _insert_rows(event: NotificationEvent, subscriber_ids: list[int]) -> None:
         f"SELECT %s, {subscriber_pk}, %s, 0, '', '', %s, %s "
         f"FROM {quote(subscriber.db_table)} "
         f"WHERE {subscriber_pk} IN ({', '.join(['%s'] * len(subscriber_ids))}) "
+        # Delivery ids in subscriber order: a batch's ids stay close together (the id
+        # range of ``among``) and follow the audience's order.
+        f"ORDER BY {subscriber_pk} "
         # (SQLite needs the WHERE to read ON CONFLICT as the upsert clause.)
         "ON CONFLICT DO NOTHING"
     )
@@ -175,16 +181,21 @@ def sweep(
     enqueue_fan_out: Callable[[int], object] = enqueue_fan_out,
     enqueue: Enqueue = enqueue_send,
 ) -> SweepResult:
-    """Recover whatever a lost task, a broker outage or a killed worker left behind.
+    """Recover whatever a lost task, a broker outage or a dead worker left behind.
+
+    Safe to run any number of times at once (two beats by mistake, a worker's start-up
+    sweep): every step takes its rows with a conditional UPDATE, so each row is handed
+    to one sweep only.
 
     1. Events whose fan-out never finished and are older than SUBSCRIPTIONS_STALE_SECONDS:
-       enqueue the fan-out again (it resumes from its cursor).
-    2. Rows ``sending`` for longer than SUBSCRIPTIONS_SENDING_TIMEOUT (their worker died):
-       back to ``pending``, due now.
-    3. Rows ``pending`` and due for longer than SUBSCRIPTIONS_STALE_SECONDS: enqueue them
-       in batches, and push their due time to now so the next sweep waits again (a
-       duplicate task is harmless — claiming makes it a no-op — but wasteful).
+       enqueue the fan-out again (it resumes from its cursor; running twice adds nothing).
+    2. Rows ``sending`` whose lease ran out (their worker died or froze): back to
+       ``pending``, due now, and enqueued in this same sweep.
+    3. Rows ``pending`` and due for longer than SUBSCRIPTIONS_STALE_SECONDS: push their
+       due time to now (only rows still that old: a concurrent sweep finds them taken)
+       and enqueue them in batches, so the next sweep waits again.
     """
+    db_now = now or Now()
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.SUBSCRIPTIONS_STALE_SECONDS)
     result = SweepResult()
@@ -195,10 +206,10 @@ def sweep(
         enqueue_fan_out(event_id)
         result.events += 1
 
-    result.released = Delivery.objects.filter(
-        state=DState.SENDING,
-        claimed_at__lte=now - timedelta(seconds=settings.SUBSCRIPTIONS_SENDING_TIMEOUT),
-    ).update(state=DState.PENDING, claim="", next_attempt_at=stale)
+    # By the database's clock, the one the lease was written with.
+    result.released = Delivery.objects.filter(state=DState.SENDING, lease_until__lt=db_now).update(
+        state=DState.PENDING, claim="", lease_until=None, next_attempt_at=stale
+    )
 
     cursor = 0
     while True:
@@ -210,8 +221,29 @@ def sweep(
         if not page:
             break
         for batch in chunked(page, settings.SUBSCRIPTIONS_BATCH_SIZE):
-            enqueue(batch)
-            Delivery.objects.filter(pk__in=batch, state=DState.PENDING).update(next_attempt_at=now)
-        result.requeued += len(page)
+            taken = _take(batch, stale, now)
+            if taken:
+                enqueue(taken)
+                result.requeued += len(taken)
         cursor = page[-1]
+    record_sweep(now)
     return result
+
+
+def _take(ids: list[int], stale: datetime, now: datetime) -> list[int]:
+    """Push the due time of those of ``ids`` still pending and stale, and return them:
+    of two sweeps at once, only one gets each row."""
+    with transaction.atomic():
+        taken = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=ids, state=DState.PENDING, next_attempt_at__lte=stale)
+            .values_list("pk", flat=True)
+        )
+        Delivery.objects.filter(pk__in=taken).update(next_attempt_at=now)
+    return sorted(taken)
+
+
+def record_sweep(now: datetime) -> None:
+    """Remember when the sweeper last ran (the admin and /metrics show it)."""
+    if not SweeperRun.objects.filter(pk=1).update(finished_at=now, runs=F("runs") + 1):
+        SweeperRun.objects.get_or_create(pk=1, defaults={"finished_at": now, "runs": 1})

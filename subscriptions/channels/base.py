@@ -12,6 +12,7 @@ with backoff and counts hard bounces; a channel only knows its medium:
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,9 +33,15 @@ class Connection(ABC):
     """One batch's connection to the medium (an SMTP session, an HTTP client)."""
 
     @abstractmethod
-    def send(self, prepared: Any, subscriber: Subscriber) -> None:
+    def send(
+        self, prepared: Any, subscriber: Subscriber, *, fence: Callable[[], None] | None = None
+    ) -> None:
         """Deliver ``prepared`` (from :meth:`Channel.prepare`) to ``subscriber``,
-        opening the connection first if needed; raise on failure."""
+        opening the connection first if needed; raise on failure.
+
+        ``fence`` is called at the last moment before the message is committed to the
+        medium (for SMTP: before DATA); it raises if the batch lost the row meanwhile,
+        and the message must then not be delivered."""
 
     @abstractmethod
     def close(self) -> None:

@@ -1,11 +1,13 @@
 """The email channel: notifications rendered from the email templates and sent over one
 SMTP connection per batch (through Django's mail backend)."""
 
+import contextlib
 import logging
 import smtplib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import cast
+from typing import Any, cast
 
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
@@ -43,16 +45,24 @@ class EmailConnection(Connection):
         self.backend = backend
         self.opened = False
 
-    def send(self, prepared: PreparedEmail, subscriber: Subscriber) -> None:
+    def send(
+        self,
+        prepared: PreparedEmail,
+        subscriber: Subscriber,
+        *,
+        fence: Callable[[], None] | None = None,
+    ) -> None:
         if not self.opened:
             self.backend.open()
             self.opened = True
         template = prepared.template if mime.is_smtp_backend(self.backend) else None
         raw = template.email_for(subscriber) if template is not None else None
         if raw is None:
-            self.backend.send_messages([notification_email(prepared.context, subscriber)])
+            with fenced_data(getattr(self.backend, "connection", None), fence):
+                self.backend.send_messages([notification_email(prepared.context, subscriber)])
         else:
-            mime.transmit(cast(SMTPBackend, self.backend), raw)  # (a template only for it)
+            # (A template exists with Django's own SMTP backend only.)
+            transmit(cast(SMTPBackend, self.backend).connection, raw, fence)
 
     def close(self) -> None:
         # Also after a failed open: the backend may hold a half-open session.
@@ -61,6 +71,67 @@ class EmailConnection(Connection):
             self.backend.close()
         except Exception:
             logger.debug("closing the SMTP connection failed", exc_info=True)
+
+
+def transmit(
+    smtp: smtplib.SMTP | None, raw: mime.RawEmail, fence: Callable[[], None] | None = None
+) -> None:
+    """``smtp.sendmail(raw.sender, [raw.recipient], raw.data)`` in its three steps, with
+    ``fence`` called between the envelope and the data: a batch that was frozen while
+    the server read the envelope, and lost its lease meanwhile, raises there and the
+    server never receives the end of the data, so it delivers nothing."""
+    if smtp is None:
+        raise smtplib.SMTPServerDisconnected("the SMTP connection is not open")
+    smtp.ehlo_or_helo_if_needed()
+    options = [f"size={len(raw.data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
+    code, answer = smtp.mail(raw.sender, options)
+    if code != 250:
+        _abandon(smtp, code)
+        raise smtplib.SMTPSenderRefused(code, answer, raw.sender)
+    code, answer = smtp.rcpt(raw.recipient)
+    if code not in (250, 251):
+        _abandon(smtp, code)
+        raise smtplib.SMTPRecipientsRefused({raw.recipient: (code, answer)})
+    if fence is not None:
+        fence()
+    code, answer = smtp.data(raw.data)
+    if code != 250:
+        _abandon(smtp, code)
+        raise smtplib.SMTPDataError(code, answer)
+
+
+@contextlib.contextmanager
+def fenced_data(smtp: object, fence: Callable[[], None] | None) -> Iterator[None]:
+    """While the backend sends one message itself, call ``fence`` just before the SMTP
+    ``DATA`` (smtplib's ``sendmail`` calls ``self.data``); with a backend that is not
+    smtplib's, call it before the message."""
+    if fence is None:
+        yield
+        return
+    if not isinstance(smtp, smtplib.SMTP):
+        fence()
+        yield
+        return
+    send_data = smtp.data
+
+    def data(msg: Any) -> tuple[int, bytes]:
+        fence()
+        return send_data(msg)
+
+    smtp.data = data  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        del smtp.data
+
+
+def _abandon(smtp: smtplib.SMTP, code: int) -> None:
+    """What ``sendmail`` does after a refusal: close on 421, else reset the envelope."""
+    if code == 421:
+        smtp.close()
+    else:
+        with contextlib.suppress(smtplib.SMTPServerDisconnected):
+            smtp.rset()
 
 
 class EmailChannel(Channel):

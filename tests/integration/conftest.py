@@ -172,7 +172,8 @@ def mail_to_smtp(settings, smtp):
 class Worker:
     """``celery -A statusportal worker --pool prefork -c 2`` against the test database."""
 
-    def __init__(self, broker: str, smtp: SMTPServer, **env):
+    def __init__(self, broker: str, smtp: SMTPServer, concurrency: int = 2, **env):
+        self.concurrency = concurrency
         # Kept after the test (delete=False) so a failing run can be read.
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
             prefix="worker-", suffix=".log", delete=False
@@ -204,7 +205,9 @@ class Worker:
                 "--pool",
                 "prefork",
                 "-c",
-                "2",
+                str(self.concurrency),
+                "--queues",
+                "celery,outbox-sweep",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
@@ -263,7 +266,7 @@ def start_worker():
     workers: list[Worker] = []
 
     def start(broker: str, smtp: SMTPServer, **env) -> Worker:
-        worker = Worker(broker, smtp, **env).start()
+        worker = Worker(broker, smtp, **env).start()  # concurrency=1 for one pool process
         workers.append(worker)
         return worker
 
@@ -271,3 +274,75 @@ def start_worker():
     for worker in workers:
         worker.stop()
         print(f"--- worker log {worker.log.name} ---\n{worker.output()[-4000:]}")
+
+
+class Beat:
+    """``celery -A statusportal beat`` against the test database and broker (the sweeper's
+    schedule; SUBSCRIPTIONS_SWEEP_INTERVAL and the rest from ``env``)."""
+
+    def __init__(self, broker: str, **env):
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115
+            prefix="beat-", suffix=".log", delete=False
+        )
+        self.var_dir = tempfile.mkdtemp(prefix="sp-beat-")
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "CELERY_BROKER_URL": broker,
+            "CACHE_URL": "locmem://",
+            "STATUSPORTAL_VAR_DIR": self.var_dir,
+            "SECRET_KEY": django_settings.SECRET_KEY,
+            **{k: str(v) for k, v in env.items()},
+        }
+        self.env.pop("REDIS_URL", None)
+        self.process = None
+
+    def start(self) -> "Beat":
+        self.process = subprocess.Popen(
+            [CELERY, "-A", "statusportal", "beat", "--loglevel", "INFO"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for(
+            lambda: (
+                b"beat: Starting" in Path(self.log.name).read_bytes()
+                or self.process.poll() is not None
+            ),
+            60,
+            0.2,
+            "beat to start",
+        )
+        if self.process.poll() is not None:
+            pytest.fail("beat exited:\n" + self.output())
+        return self
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(10)
+
+
+@pytest.fixture
+def start_beat():
+    """Factory: ``start_beat(broker_url, **env)``; stopped at the end of the test."""
+    beats: list[Beat] = []
+
+    def start(broker: str, **env) -> Beat:
+        beat = Beat(broker, **env).start()
+        beats.append(beat)
+        return beat
+
+    yield start
+    for beat in beats:
+        beat.stop()
+        print(f"--- beat log {beat.log.name} ---\n{beat.output()[-3000:]}")

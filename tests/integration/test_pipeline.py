@@ -190,7 +190,13 @@ def test_worker_killed_mid_batch_everyone_still_gets_it(
     smtp.handler.delay = 0.05  # slow server: the kill lands in the middle of a batch
     for i in range(60):
         Subscriber.objects.create(email=f"k{i}@example.com", state="active")
-    worker = start_worker(own_redis.url, smtp, SUBSCRIPTIONS_BATCH_SIZE=30)
+    worker = start_worker(
+        own_redis.url,
+        smtp,
+        SUBSCRIPTIONS_BATCH_SIZE=30,
+        EMAIL_TIMEOUT=2,
+        SUBSCRIPTIONS_LEASE_SECONDS=14,
+    )
     incident_services.open_incident(
         name="API errors",
         status="investigating",
@@ -206,7 +212,6 @@ def test_worker_killed_mid_batch_everyone_still_gets_it(
 
     smtp.handler.delay = 0
     start_worker(own_redis.url, smtp)
-    settings.SUBSCRIPTIONS_SENDING_TIMEOUT = 1
     settings.SUBSCRIPTIONS_STALE_SECONDS = 1
 
     def swept():

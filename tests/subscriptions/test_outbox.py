@@ -228,7 +228,6 @@ def test_temporary_errors_give_up_after_max_attempts(open_incident, settings, ev
 
 def test_sweeper_reenqueues_unfanned_events_and_stale_rows(open_incident, everything, settings):
     settings.SUBSCRIPTIONS_STALE_SECONDS = 60
-    settings.SUBSCRIPTIONS_SENDING_TIMEOUT = 600
     event = post(open_incident(deliver_notifications=False))
     fan_outs, sends = [], Queue()
     now = timezone.now()
@@ -249,13 +248,13 @@ def test_sweeper_reenqueues_unfanned_events_and_stale_rows(open_incident, everyt
 
 
 def test_sweeper_releases_rows_stuck_sending(open_incident, everything, settings):
-    settings.SUBSCRIPTIONS_SENDING_TIMEOUT = 600
+    settings.SUBSCRIPTIONS_LEASE_SECONDS = 600
     event = post(open_incident())
     outbox.fan_out(event.pk, enqueue=Queue())
     delivery.claim(Delivery.objects.values_list("pk", flat=True))  # the worker then died
     sends = Queue()
     assert outbox.sweep(enqueue=sends).released == 0
-    Delivery.objects.update(claimed_at=timezone.now() - timedelta(seconds=601))
+    Delivery.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
     result = outbox.sweep(enqueue=sends)
     assert result.released == 1 and result.requeued == 1
     assert delivery.send_batch(sends[0]).sent == 1

@@ -1,0 +1,82 @@
+"""Prometheus metrics at /metrics (prometheus-client; see docs/architecture.md,
+'The outbox').
+
+The core holds the registry, the page-cache counters and the protected view; apps add
+their own collectors from ``AppConfig.ready()`` (``register``), so the core imports no
+app. Collectors read the database at scrape time, so every web process reports the same
+numbers; the in-process counters (page cache) are per process unless
+PROMETHEUS_MULTIPROC_DIR is set (prometheus-client's multiprocess mode).
+"""
+
+import ipaddress
+import os
+import secrets
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, HttpResponseNotFound
+from django.views.decorators.cache import never_cache
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.registry import Collector
+
+PAGE_CACHE = Counter(
+    "statusportal_page_cache_requests",
+    "Public page requests answered from the page cache (hit) or rendered (miss).",
+    ["result"],
+)
+_collectors: list[Collector] = []
+
+
+def register(collector: Collector) -> None:
+    """Add an app's collector (read at scrape time); idempotent for the same object."""
+    if collector not in _collectors:
+        _collectors.append(collector)
+
+
+def _scrape_registry() -> CollectorRegistry:
+    """The app collectors, plus the counters: this process's, or every process's when
+    prometheus-client's multiprocess mode is on."""
+    scrape = CollectorRegistry(auto_describe=True)
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.MultiProcessCollector(scrape)
+    else:
+        scrape.register(PAGE_CACHE)
+    for collector in _collectors:
+        scrape.register(collector)
+    return scrape
+
+
+def allowed(request: HttpRequest) -> bool | None:
+    """True if the request may read the metrics, False if not, None if /metrics is off
+    (neither METRICS_TOKEN nor METRICS_ALLOWED_NETWORKS is set)."""
+    token, networks = settings.METRICS_TOKEN, settings.METRICS_ALLOWED_NETWORKS
+    if not token and not networks:
+        return None
+    if token:
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if given and secrets.compare_digest(given.encode(), token.encode()):
+            return True
+    if networks:
+        try:
+            address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+        except ValueError:
+            return False
+        return any(address in ipaddress.ip_network(net, strict=False) for net in networks)
+    return False
+
+
+@never_cache
+def metrics(request: HttpRequest) -> HttpResponse:
+    """The Prometheus text format; 404 while metrics are off, 403 without the token or
+    from outside the allowed networks."""
+    verdict = allowed(request)
+    if verdict is None:
+        return HttpResponseNotFound("metrics are off", content_type="text/plain")
+    if not verdict:
+        return HttpResponseForbidden("forbidden", content_type="text/plain")
+    return HttpResponse(generate_latest(_scrape_registry()), content_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,146 @@
+"""A send batch's lease on its rows, and database writes that survive a lost connection
+(see docs/architecture.md, 'The outbox').
+
+* The claim gives the batch's rows a random token and ``lease_until`` = the database's
+  clock + SUBSCRIPTIONS_LEASE_SECONDS. The sweeper takes back only rows whose lease ran
+  out, so a live batch keeps its rows as long as it renews.
+* The batch keeps its own deadline on the local monotonic clock, started *before* the
+  statement that set the lease: it never believes it holds a row longer than the database
+  does, whatever the clocks of the two machines say.
+* Every write of an outcome is conditional on the token: a batch that lost its rows (it
+  was frozen, or its lease ran out) changes nothing.
+"""
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from django.conf import settings
+from django.db import InterfaceError, OperationalError
+from django.db import connection as db_connection
+from django.db.models import Q
+from django.db.models.functions import Now
+from django.utils import timezone
+
+from statusportal.leases import LEASE_MARGIN
+from subscriptions.models import Delivery
+
+logger = logging.getLogger(__name__)
+
+DState = Delivery.State
+T = TypeVar("T")
+
+
+class LeaseLost(Exception):
+    """The batch no longer holds the row it was about to send: stop, send nothing more."""
+
+
+def among(ids: Iterable[int]) -> Q:
+    """Rows whose id is in ``ids``, written so that any index the planner picks for rows
+    in flight is scanned over the batch's id range only.
+
+    ``id IN (...)`` alone is not enough: with statistics from a quiet hour ("almost no
+    pending rows") the planner reads the in-flight index by state and filters the ids,
+    walking every pending row (bench/RESULTS.md). A range on the id is an index bound
+    it always uses; a batch's ids are close together (fan-out pages are in id order)."""
+    ids = list(ids)
+    if not ids:
+        return Q(pk__in=[])
+    return Q(pk__in=ids, pk__gte=min(ids), pk__lte=max(ids))
+
+
+def lease_end(now: datetime | None = None) -> object:
+    """``lease_until`` for a claim or renewal made now (by the database's clock)."""
+    length = timedelta(seconds=settings.SUBSCRIPTIONS_LEASE_SECONDS)
+    return (now + length) if now is not None else Now() + length
+
+
+def retrying(write: Callable[[], T], until: float) -> T:
+    """Run ``write``; when the database connection is lost, reconnect and run it again
+    until the monotonic time ``until``. Only for writes that are safe to repeat (every
+    outcome write is conditional on the claim token)."""
+    pause = 0.1
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError) as exc:
+            # Inside a transaction the work before the fault is gone: not ours to redo.
+            if db_connection.in_atomic_block or time.monotonic() + pause >= until:
+                raise
+            logger.warning("database connection lost (%s); reconnecting", exc)
+            try:
+                db_connection.close()
+            except Exception:
+                logger.debug("closing the broken connection failed", exc_info=True)
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
+
+
+class Lease:
+    """The rows one send batch holds, and until when it may trust that it does."""
+
+    def __init__(self, ids: list[int]) -> None:
+        self.ids = ids
+        self.token = uuid.uuid4().hex
+        self.seconds = settings.SUBSCRIPTIONS_LEASE_SECONDS
+        # Time one message may take (the start-up check makes it >= the SMTP timeout).
+        self.budget = (self.seconds - LEASE_MARGIN) / 2
+        self.deadline = 0.0
+        self.held: set[int] = set()
+
+    def claim(self, *, now: datetime | None = None) -> "Lease":
+        """Move the due, pending rows among ``ids`` to ``sending`` under this lease."""
+        now_py = now or timezone.now()
+        started = time.monotonic()
+
+        def write() -> None:
+            Delivery.objects.filter(
+                among(self.ids),
+                state=DState.PENDING,
+                next_attempt_at__lte=now_py + timedelta(seconds=1),
+            ).update(
+                state=DState.SENDING,
+                claim=self.token,
+                claimed_at=now_py,
+                lease_until=lease_end(now),
+            )
+
+        retrying(write, started + LEASE_MARGIN)
+        self.deadline = started + self.seconds
+        return self
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def renew(self) -> None:
+        """Extend the lease of the rows this batch still holds, and learn which they are.
+        A row the sweeper took back (its lease ran out) is no longer among them."""
+        started = time.monotonic()
+
+        def write() -> set[int]:
+            mine = Delivery.objects.filter(among(self.ids), claim=self.token, state=DState.SENDING)
+            mine.update(lease_until=lease_end())
+            return set(mine.values_list("pk", flat=True))
+
+        self.held = retrying(write, started + self.budget)
+        self.deadline = started + self.seconds
+
+    def confirm(self, pk: int) -> None:
+        """Before a message: make sure the lease on row ``pk`` will outlast it (renewing
+        when less than one message's budget is left); raise LeaseLost if it is gone."""
+        if self.remaining() < self.budget:
+            self.renew()
+        if pk not in self.held:
+            raise LeaseLost(pk)
+
+    def write(self, statement: Callable[..., T], *args: Any) -> T:
+        """Run an outcome write, reconnecting after a lost connection while the lease
+        holds (the write is conditional on the token, so repeating it is harmless)."""
+        # Past the deadline as well: until the sweeper takes the row back, the token
+        # still matches and the write is right; after, it changes nothing.
+        return retrying(
+            lambda: statement(*args), max(self.deadline + self.seconds, time.monotonic() + 1)
+        )
