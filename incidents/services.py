@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from components.models import Component
+from components.models import Component, page_key
 from incidents.models import Incident, IncidentUpdate, Postmortem, StatusChangeCause
 from incidents.signals import postmortem_published, update_posted
 from statusportal.errors import ConflictError
@@ -228,7 +228,7 @@ def post_update(
                 targets[component] = ComponentStatus.UNDER_MAINTENANCE
 
     affected, causes = [], []
-    for component, target in sorted(targets.items(), key=lambda kv: (kv[0].position, kv[0].pk)):
+    for component, target in sorted(targets.items(), key=lambda kv: page_key(kv[0])):
         old = component.status
         change = component.set_status(target, at=display_at) if target is not None else None
         if change is not None:

@@ -28,7 +28,7 @@ from statusportal.api.pagination import IncidentCursorPagination
 def incidents_with_details():
     """Incidents with everything the serializer shows, in a fixed number of queries."""
     return Incident.objects.select_related("postmortem").prefetch_related(
-        "updates", Prefetch("components", queryset=Component.objects.order_by("position", "pk"))
+        "updates", Prefetch("components", queryset=Component.objects.in_page_order())
     )
 
 
