@@ -87,11 +87,14 @@ class ComponentGroupAdmin(admin.ModelAdmin):
         if request.method == "POST":
             # "group:3:up", "component:7:down": what the buttons send.
             kind, pk, direction = [*request.POST.get("move", "").split(":"), "", ""][:3]
-            model = {"group": ComponentGroup, "component": Component}.get(kind)
             step = {"up": -1, "down": 1}.get(direction)
-            if model is None or step is None or not pk.isdigit():
+            if kind not in ("group", "component") or step is None or not pk.isdigit():
                 return HttpResponse("Choose an item and a direction.", status=400)
-            item = get_object_or_404(model, pk=pk)
+            item: ComponentGroup | Component = (
+                get_object_or_404(ComponentGroup, pk=pk)
+                if kind == "group"
+                else get_object_or_404(Component, pk=pk)
+            )
             if ordering.move(item, step):
                 self.message_user(request, f"Moved “{item}” {direction}.")
             return HttpResponseRedirect(request.path)

@@ -42,7 +42,7 @@ class ComponentGroup(models.Model):
 # Components as the page lists them: the SQL twin of ``page_key``. Not the model's default
 # ordering: its join to the group would break ``select_for_update`` (FOR UPDATE cannot
 # lock the nullable side of an outer join), so lists ask for ``in_page_order()``.
-PAGE_ORDER = [
+PAGE_ORDER: list[Any] = [
     Coalesce("group__position", "position").asc(),
     Lower(Coalesce("group__name", "name")).asc(),
     Case(When(group__isnull=True, then=Value(1)), default=Value(0)).asc(),

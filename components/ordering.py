@@ -46,7 +46,7 @@ def _siblings(item: ComponentGroup | Component) -> list[ComponentGroup | Compone
     """The items ``item`` is ordered among, in their current order."""
     if isinstance(item, Component) and item.group_id is not None:
         members = Component.objects.select_related("group").filter(group_id=item.group_id)
-        return sorted(members, key=page_key)
+        return [*sorted(members, key=page_key)]
     return [entry.item for entry in page_items()]
 
 

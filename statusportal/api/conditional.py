@@ -6,14 +6,16 @@ Django's ConditionalGetMiddleware does exactly this (a strong ETag from the cont
 their own validators (docs/architecture.md, "The page cache").
 """
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 from django.middleware.http import ConditionalGetMiddleware
 
 PREFIX = "/api/v1/"
 
 
 class ApiConditionalGetMiddleware(ConditionalGetMiddleware):
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
         if not request.path.startswith(PREFIX):
             return response
         return super().process_response(request, response)

@@ -61,6 +61,7 @@ class CodeRelatedField(serializers.SlugRelatedField):
         try:
             return super().to_internal_value(data)
         except serializers.ValidationError:
-            if isinstance(data, str):
-                raise serializers.ValidationError(code_hint(self.get_queryset(), data)) from None
+            queryset = self.get_queryset()
+            if isinstance(data, str) and queryset is not None:
+                raise serializers.ValidationError(code_hint(queryset, data)) from None
             raise
