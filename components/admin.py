@@ -10,13 +10,19 @@ history row; what caused a change is shown by the app that records it (incidents
 from typing import TYPE_CHECKING, TypedDict
 
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.forms import BaseModelFormSet, ModelForm
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.http import require_http_methods
 
-from components.models import Component, ComponentGroup, ComponentStatusChange
+from components import ordering
+from components.models import PAGE_ORDER, Component, ComponentGroup, ComponentStatusChange
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -74,6 +80,43 @@ class ComponentGroupAdmin(admin.ModelAdmin):
     search_fields = ["name", "description"]
     ordering = ["position", "name"]
     inlines = [ComponentInline]
+    change_list_template = "admin/components/componentgroup/change_list.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.page_order_view)
+        return [
+            path("page-order/", view, name="components_page_order"),
+            *super().get_urls(),
+        ]
+
+    @method_decorator(require_http_methods(["GET", "HEAD", "POST"]))
+    def page_order_view(self, request: HttpRequest) -> HttpResponse:
+        """The page's items in order, each with "Move up" / "Move down" buttons: groups
+        and components outside any group share one order (docs/architecture.md, "Page
+        order"), components in a group move within it."""
+        if not can_edit_fully(request):
+            raise PermissionDenied
+        if request.method == "POST":
+            # "group:3:up", "component:7:down": what the buttons send.
+            kind, pk, direction = [*request.POST.get("move", "").split(":"), "", ""][:3]
+            step = {"up": -1, "down": 1}.get(direction)
+            if kind not in ("group", "component") or step is None or not pk.isdigit():
+                return HttpResponse("Choose an item and a direction.", status=400)
+            item: ComponentGroup | Component = (
+                get_object_or_404(ComponentGroup, pk=pk)
+                if kind == "group"
+                else get_object_or_404(Component, pk=pk)
+            )
+            if ordering.move(item, step):
+                self.message_user(request, f"Moved “{item}” {direction}.")
+            return HttpResponseRedirect(request.path)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Page order",
+            "items": ordering.page_items(),
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/components/page_order.html", context)
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(_component_count=Count("components"))
@@ -100,7 +143,7 @@ class ComponentAdmin(admin.ModelAdmin):
     list_filter = ["status", "group", "showcase"]
     list_select_related = ["group"]
     search_fields = ["name", "description", "code"]
-    ordering = ["group__position", "group__name", "position", "name"]
+    ordering = PAGE_ORDER
     readonly_fields = ["code", "history_link"]
     fieldsets = [
         (None, {"fields": ["name", "status", "group", "position", "description"]}),

@@ -5,6 +5,8 @@ from datetime import datetime
 from typing import Any
 
 from django.db import models, transaction
+from django.db.models import Case, F, Max, Value, When
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from statusportal.codes import CodeField
@@ -17,7 +19,9 @@ class ComponentGroup(models.Model):
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True, help_text="Shown on hover next to the group.")
     position = models.PositiveIntegerField(
-        default=0, help_text="Lower numbers come first on the page."
+        blank=True,
+        help_text="Place on the page, shared with components outside any group: lower "
+        "numbers come first. Left empty, the group goes last.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -28,6 +32,31 @@ class ComponentGroup(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.position is None:
+            self.position = next_page_position()
+        super().save(*args, **kwargs)
+
+
+# Components as the page lists them: the SQL twin of ``page_key``. Not the model's default
+# ordering: its join to the group would break ``select_for_update`` (FOR UPDATE cannot
+# lock the nullable side of an outer join), so lists ask for ``in_page_order()``.
+PAGE_ORDER: list[Any] = [
+    Coalesce("group__position", "position").asc(),
+    Lower(Coalesce("group__name", "name")).asc(),
+    Case(When(group__isnull=True, then=Value(1)), default=Value(0)).asc(),
+    Coalesce("group_id", "id").asc(),
+    F("position").asc(),
+    Lower("name").asc(),
+    F("id").asc(),
+]
+
+
+class ComponentQuerySet(models.QuerySet):
+    def in_page_order(self) -> "ComponentQuerySet":
+        """Components in page order, with their groups loaded (for ``page_key``)."""
+        return self.select_related("group").order_by(*PAGE_ORDER)
 
 
 class Component(models.Model):
@@ -72,7 +101,9 @@ class Component(models.Model):
         related_name="components",
     )
     position = models.PositiveIntegerField(
-        default=0, help_text="Order within its group (or among ungrouped components)."
+        blank=True,
+        help_text="In a group: the place within the group. Outside any group: the place on "
+        "the page, shared with the groups. Left empty, the component goes last.",
     )
     status = models.CharField(max_length=32, choices=Status.choices, default=Status.OPERATIONAL)
     showcase = models.BooleanField(
@@ -88,6 +119,8 @@ class Component(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ComponentQuerySet.as_manager()
 
     class Meta:
         verbose_name = "component"
@@ -105,6 +138,8 @@ class Component(models.Model):
         change has its row" for any other path. The previous status is read from the
         database (locked), never remembered from when this object was loaded.
         """
+        if self.position is None:
+            self.position = next_page_position(self.group_id)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             if "status" not in update_fields:
@@ -134,6 +169,8 @@ class Component(models.Model):
             if stored == status:
                 return None
             if self._state.adding:
+                if self.position is None:
+                    self.position = next_page_position(self.group_id)
                 super().save()
             else:
                 super().save(update_fields=["status", "updated_at"])
@@ -151,6 +188,36 @@ class Component(models.Model):
         return ComponentStatusChange.objects.create(
             component=self, old_status=old, new_status=self.status, at=at or timezone.now()
         )
+
+
+def next_page_position(group_id: int | None = None) -> int:
+    """The position that puts a new item last: last in its group for a grouped component,
+    last on the page for a group or a component outside any group (they share one order,
+    see docs/architecture.md, "Page order")."""
+    if group_id is not None:
+        top = Component.objects.filter(group_id=group_id).aggregate(top=Max("position"))["top"]
+        return 0 if top is None else top + 1
+    tops = [
+        ComponentGroup.objects.aggregate(top=Max("position"))["top"],
+        Component.objects.filter(group__isnull=True).aggregate(top=Max("position"))["top"],
+    ]
+    known = [t for t in tops if t is not None]
+    return max(known) + 1 if known else 0
+
+
+def page_key(component: Component) -> tuple:
+    """Where a component sits on the page: its group's (or its own) place in the page
+    order, then its place within the group. Needs ``group`` loaded (select_related)."""
+    group = component.group
+    name = component.name.lower()
+    if group is None:
+        return (component.position, name, 1, component.pk, 0, "", 0)
+    return (group.position, group.name.lower(), 0, group.pk, component.position, name, component.pk)
+
+
+def group_page_key(group: ComponentGroup) -> tuple:
+    """A group's place among the page's items (the first half of ``page_key``)."""
+    return (group.position, group.name.lower(), 0, group.pk)
 
 
 SEVERITY = {

@@ -20,7 +20,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from components.models import Component
+from components.models import PAGE_ORDER, Component
 from incidents import admin_bulk, admin_views, services, status_history_admin  # noqa: F401 (registers the history)
 from incidents.forms import ReminderField
 from incidents.models import Incident, IncidentTemplate, Maintenance, Postmortem
@@ -151,9 +151,7 @@ class IncidentAdmin(admin.ModelAdmin):
             .prefetch_related(
                 Prefetch(
                     "components",
-                    queryset=Component.objects.only("pk", "name", "position").order_by(
-                        "position", "name"
-                    ),
+                    queryset=Component.objects.order_by(*PAGE_ORDER).only("pk", "name"),
                 )
             )
         )

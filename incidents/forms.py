@@ -16,7 +16,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib.admin.widgets import AdminSplitDateTime
 from django.core.exceptions import ValidationError
-from django.db.models import F, QuerySet
+from django.db.models import QuerySet
 from django.http import QueryDict
 from django.utils.dateparse import parse_duration
 
@@ -154,9 +154,7 @@ class UpdateForm(forms.Form):
         affected_ids = (
             set(self.incident.components.values_list("pk", flat=True)) if self.incident else set()
         )
-        components = Component.objects.select_related("group").order_by(
-            F("group__position").asc(nulls_last=True), "group__name", "position", "name"
-        )
+        components = Component.objects.in_page_order()
         rows = []
         for component in components:
             affected = component.pk in affected_ids

@@ -22,7 +22,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from components.models import Component, ComponentGroup
+from components.models import Component, ComponentGroup, page_key
 from components.uptime import (
     ComponentUptime,
     as_timestamp,
@@ -151,25 +151,22 @@ class Block:
         return self.worst_status != ComponentStatus.OPERATIONAL
 
 
-def _sort_key(obj) -> tuple:
-    return (obj.position, obj.name.lower(), obj.pk)
-
-
 def page_blocks(components: Iterable[Component]) -> list[Block]:
-    """Components arranged as on the page: groups and ungrouped components by position,
-    components inside a group by position. Needs ``group`` loaded (select_related)."""
+    """Components arranged as on the page: groups and ungrouped components in the one page
+    order, components inside a group by their place in it (docs/architecture.md, "Page
+    order"). Needs ``group`` loaded (select_related)."""
     groups: dict[int, Block] = {}
-    blocks: list[tuple[tuple, Block]] = []
-    for component in sorted(components, key=_sort_key):
+    blocks: list[Block] = []
+    for component in sorted(components, key=page_key):
         if component.group_id is None:
-            blocks.append((_sort_key(component), Block(None, [Row(component)])))
+            blocks.append(Block(None, [Row(component)]))
             continue
         block = groups.get(component.group_id)
         if block is None:
             block = groups[component.group_id] = Block(component.group)
-            blocks.append((_sort_key(component.group), block))
+            blocks.append(block)
         block.rows.append(Row(component))
-    return [block for _, block in sorted(blocks, key=lambda kb: kb[0])]
+    return blocks
 
 
 def affected_line(components: Iterable[Component]) -> str:

@@ -18,7 +18,7 @@ from django.db import models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from components.models import Component, ComponentStatusChange
+from components.models import Component, ComponentStatusChange, page_key
 from incidents.models import Incident, IncidentUpdate, Postmortem, StatusChangeCause
 from incidents.signals import postmortem_published, update_posted
 from statusportal import limits
@@ -317,7 +317,7 @@ def post_update(
         incident.planned_statuses = {}
 
     affected, causes = [], []
-    for component in sorted({*targets, *explicit}, key=lambda c: (c.position, c.pk)):
+    for component in sorted({*targets, *explicit}, key=page_key):
         target = targets.get(component)
         old = component.status
         change = (

@@ -28,9 +28,21 @@ class ScopeForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or self.cleaned_data  # (the same dict: Form.clean returns it)
-        if data.get("scope") == self.CHOSEN and not (data.get("components") or data.get("groups")):
+        ticked = data.get("components") or data.get("groups")
+        if ticked and data.get("scope") == self.ALL and self["scope"].initial != self.ALL:
+            # They followed chosen items and now picked "Everything": the boxes still
+            # ticked are leftovers.
+            data["components"], data["groups"] = [], []
+        elif ticked:
+            # Ticked boxes say what the person wants, whatever the radio (which defaults
+            # to "Everything"): never store everything when they chose some.
+            data["scope"] = self.CHOSEN
+        if data.get("scope") == self.CHOSEN and not ticked:
             raise ValidationError(
-                {"components": "Choose at least one component, or “Everything”."},
+                {
+                    "components": "Choose at least one component, or “Everything”. "
+                    "To stop all emails, unsubscribe."
+                },
                 code="empty_scope",
             )
         return data

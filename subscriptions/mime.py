@@ -28,7 +28,7 @@ Whenever a condition fails, the message is built the ordinary way
 
 import email.policy
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.utils import parseaddr
 from typing import Any
 
@@ -105,6 +105,10 @@ class RawTemplate:
     pieces: tuple[bytes | Slot, ...]
     # Placeholders found inside an RFC 2047 encoded word.
     encoded: frozenset[str] = frozenset()
+    # The context it was built from, and the templates of its other wordings (the
+    # reason and scope lines differ between subscribers; see rendering.Wording).
+    context: NotificationContext | None = field(default=None, compare=False)
+    variants: dict[Any, "RawTemplate | None"] = field(default_factory=dict, compare=False)
 
     @classmethod
     def build(cls, context: NotificationContext) -> "RawTemplate | None":
@@ -147,7 +151,7 @@ class RawTemplate:
             pieces += [data[position:start], slot]
             position = end
         pieces.append(data[position:])
-        return cls(sender=sender, pieces=tuple(pieces), encoded=frozenset(encoded))
+        return cls(sender=sender, pieces=tuple(pieces), encoded=frozenset(encoded), context=context)
 
     def accepts(self, subscriber: Subscriber) -> bool:
         """Whether substitution gives exactly Django's message for this subscriber."""
@@ -161,6 +165,14 @@ class RawTemplate:
     def email_for(self, subscriber: Subscriber, *, date: str | None = None) -> RawEmail | None:
         """The subscriber's message as the SMTP backend would send it, dated ``date``
         (now by default); None when it must be built the ordinary way."""
+        if self.context is not None:
+            wording = self.context.wording_for(subscriber)
+            if wording != self.context.wording:
+                if wording not in self.variants:
+                    variant = self.context.for_subscriber(subscriber)
+                    self.variants[wording] = RawTemplate.build(variant)
+                template = self.variants[wording]
+                return template.email_for(subscriber, date=date) if template else None
         if not self.accepts(subscriber):
             return None
         values = {

@@ -17,6 +17,7 @@ Notification templates therefore see no ``subscriber``: only the shared values a
 placeholder ``manage_url`` / ``unsubscribe_url``.
 """
 
+import dataclasses
 import re
 import secrets
 from dataclasses import dataclass, field
@@ -32,7 +33,8 @@ from components.models import Component
 from incidents.models import Incident
 from statusportal.markdown import markdown_to_text, render_markdown
 from statusportal.timefmt import format_posted
-from subscriptions import links
+from subscriptions import links, scope
+from subscriptions.audience import event_component_ids
 from subscriptions.models import NotificationEvent, Subscriber
 
 
@@ -71,6 +73,7 @@ def subscriber_email(
         "confirm_url": links.confirm_url(subscriber, incident),
         "manage_url": links.manage_url(subscriber.token),
         "max_age_hours": settings.SUBSCRIPTIONS_CONFIRM_MAX_AGE // 3600,
+        "scope": scope.describe(subscriber, incident=incident),
     }
     headers = {"Auto-Submitted": "auto-generated"}
     return assemble(*render_parts(kind, context), to=subscriber.email, headers=headers)
@@ -129,10 +132,21 @@ class SharedParts:
     headers: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Wording:
+    """What a notification says about its recipient: why they get it ("because you
+    follow Checkout") and what they follow ("Checkout, Payments"). Subscribers with the
+    same wording share one rendering."""
+
+    reason: str
+    scope: str
+
+
 @dataclass
 class NotificationContext:
     """What every recipient of one event shares: built once per send batch, so a batch
-    of a hundred emails renders the Markdown and the templates once."""
+    of a hundred emails renders the Markdown and the templates once (once per wording:
+    see ``for_subscriber``)."""
 
     event: NotificationEvent
     kind: str
@@ -140,6 +154,33 @@ class NotificationContext:
     # The Message-ID of the incident's first update opens the thread.
     opens_thread: bool = False
     placeholders: Placeholders = field(default_factory=Placeholders.new)
+    # The components the event concerns (the reason line names the ones followed).
+    component_ids: frozenset[int] = frozenset()
+    wording: Wording | None = None
+    variants: dict[Wording, "NotificationContext"] = field(default_factory=dict, repr=False)
+    # Each subscriber's wording, by primary key: shared with the variants.
+    wordings: dict[int, Wording] = field(default_factory=dict, repr=False)
+
+    def wording_for(self, subscriber: Subscriber) -> Wording:
+        wording = self.wordings.get(subscriber.pk)
+        if wording is None:
+            wording = self.wordings[subscriber.pk] = Wording(
+                reason=scope.reason(subscriber, self.component_ids, self.event.incident_id),
+                scope=scope.describe(subscriber),
+            )
+        return wording
+
+    def for_subscriber(self, subscriber: Subscriber) -> "NotificationContext":
+        """This context with the subscriber's reason and scope: the same placeholders,
+        rendered once for every subscriber with the same wording."""
+        wording = self.wording_for(subscriber)
+        if wording == self.wording:
+            return self
+        variant = self.variants.get(wording)
+        if variant is None:
+            variant = dataclasses.replace(self, wording=wording, variants={})
+            self.variants[wording] = variant
+        return variant
 
     @classmethod
     def for_event(cls, event: NotificationEvent) -> "NotificationContext":
@@ -186,7 +227,13 @@ class NotificationContext:
         else:
             values.update(status_label="Starts " + values.get("scheduled_for", "soon"))
             kind = "reminder"
-        return cls(event=event, kind=kind, values=values, opens_thread=opens_thread)
+        return cls(
+            event=event,
+            kind=kind,
+            values=values,
+            opens_thread=opens_thread,
+            component_ids=frozenset(event_component_ids(event)),
+        )
 
     def render_for(self, token: str, code: str) -> SharedParts:
         """The parts with these token and code values (placeholders or real ones)."""
@@ -194,6 +241,8 @@ class NotificationContext:
             **self.values,
             "manage_url": links.manage_url(token),
             "unsubscribe_url": links.unsubscribe_url(token),
+            "reason": self.wording.reason if self.wording else "",
+            "scope": self.wording.scope if self.wording else "",
         }
         headers = {**links.list_headers(token), **self.thread_headers(code)}
         return SharedParts(*render_parts(self.kind, values), headers=headers)
@@ -228,6 +277,7 @@ def notification_email(
     context: NotificationContext, subscriber: Subscriber, *, date: str | None = None
 ) -> EmailMultiAlternatives:
     """The email of one event for one subscriber, dated ``date`` (now by default)."""
+    context = context.for_subscriber(subscriber)
     if substitutable(subscriber):
         swaps = (
             (context.placeholders.token, subscriber.token),

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from components.models import Component, ComponentGroup
 from incidents.models import Incident
+from subscriptions import scope
 from subscriptions.models import Subscriber, new_token
 from subscriptions.rendering import subscriber_email
 
@@ -285,8 +286,15 @@ def reactivate(subscriber: Subscriber) -> bool:
     )
 
 
-def unfollow_incident(subscriber: Subscriber, incident: Incident) -> None:
+@transaction.atomic
+def unfollow_incident(subscriber: Subscriber, incident: Incident) -> bool:
+    """Stop following ``incident``. Following nothing at all is unsubscribing: True when
+    this ends the subscription."""
     subscriber.incidents.remove(incident)
+    if scope.follows_nothing(Subscriber.objects.get(pk=subscriber.pk)):
+        unsubscribe(subscriber)
+        return True
+    return False
 
 
 def send_subscriber_email(

@@ -14,9 +14,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from components.models import Component, ComponentGroup
+from components.models import Component
 from incidents.models import Incident
-from subscriptions import links, ratelimit, services
+from incidents.pages import page_blocks
+from subscriptions import links, ratelimit, scope, services
 from subscriptions.forms import IncidentSubscribeForm, ScopeForm, SubscribeForm
 from subscriptions.models import Subscriber
 
@@ -24,11 +25,11 @@ logger = logging.getLogger(__name__)
 
 
 def _catalogue() -> list[dict]:
-    """Groups with their components, then ungrouped components, for the checkboxes."""
-    groups = list(ComponentGroup.objects.prefetch_related("components"))
+    """Groups with their components and ungrouped components, in page order, for the
+    checkboxes."""
     return [
-        *({"group": g, "components": list(g.components.all())} for g in groups),
-        {"group": None, "components": list(Component.objects.filter(group__isnull=True))},
+        {"group": block.group, "components": [row.component for row in block.rows]}
+        for block in page_blocks(Component.objects.in_page_order())
     ]
 
 
@@ -57,7 +58,12 @@ def _sign_up(
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
             return None
-    return render(request, "subscriptions/check_inbox.html", {"email": email})
+    chosen = form.chosen() if isinstance(form, ScopeForm) else None
+    return render(
+        request,
+        "subscriptions/check_inbox.html",
+        {"email": email, "scope": scope.describe_choice(chosen, incident)},
+    )
 
 
 @never_cache
@@ -111,11 +117,20 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request,
             "subscriptions/confirmed.html",
-            {"subscriber": subscriber, "incident": incident},
+            {"subscriber": subscriber, "incident": incident, "scope": scope.describe(subscriber)},
         )
     return render(
         request, "subscriptions/confirm.html", {"subscriber": subscriber, "incident": incident}
     )
+
+
+def _initial(subscriber: Subscriber) -> dict:
+    """The manage form as the subscription stands."""
+    return {
+        "scope": ScopeForm.ALL if subscriber.all_components else ScopeForm.CHOSEN,
+        "components": [c.code for c in subscriber.components.all()],
+        "groups": [g.code for g in subscriber.groups.all()],
+    }
 
 
 def _by_token(token: str) -> Subscriber:
@@ -128,23 +143,26 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
     """Change what the subscriber follows, stop following an incident."""
     subscriber = _by_token(token)
     saved = False
-    initial = {
-        "scope": ScopeForm.ALL if subscriber.all_components else ScopeForm.CHOSEN,
-        "components": [c.code for c in subscriber.components.all()],
-        "groups": [g.code for g in subscriber.groups.all()],
-    }
+    initial = _initial(subscriber)
     form = ScopeForm(initial=initial)
     if request.method == "POST":
         if "unfollow" in request.POST:
             incident = Incident.objects.filter(code=request.POST["unfollow"]).first()
             if incident is not None:
-                services.unfollow_incident(subscriber, incident)
+                if services.unfollow_incident(subscriber, incident):
+                    subscriber.refresh_from_db()
+                    return render(
+                        request,
+                        "subscriptions/unsubscribed.html",
+                        {"subscriber": subscriber, "followed_nothing": True},
+                    )
                 saved = True
         else:
-            form = ScopeForm(request.POST)
+            form = ScopeForm(request.POST, initial=initial)
             if form.is_valid():
                 services.set_scope(subscriber, form.chosen())
                 saved = True
+                form = ScopeForm(initial=_initial(subscriber))
     return render(
         request,
         "subscriptions/manage.html",
@@ -154,6 +172,7 @@ def manage(request: HttpRequest, token: str) -> HttpResponse:
             "saved": saved,
             "catalogue": _catalogue(),
             "followed": list(subscriber.incidents.all()),
+            "scope": scope.describe(subscriber),
         },
         status=400 if form.is_bound and form.errors else 200,
     )

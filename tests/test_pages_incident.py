@@ -73,6 +73,11 @@ def test_affected_line_groups_components_in_page_order(client, db):
         components={comp3.code: S.MAJOR_OUTAGE, comp2.code: None, comp1.code: None},
     )
     body = text(page_of(client, incident))
+    # Ongoing: "affects"; once resolved: "affected".
+    assert "This incident affects: Group A (Comp 1, Comp 2), Comp 3" in body
+    assert first.name not in body.split("affects:")[1].split("Current status")[0]
+    services.resolve(incident)
+    body = text(page_of(client, incident))
     assert "This incident affected: Group A (Comp 1, Comp 2), Comp 3" in body
     assert first.name not in body.split("affected:")[1].split("Current status")[0]
 
@@ -109,7 +114,8 @@ def test_maintenance_page_shows_the_scheduled_window(client, rest, settings):
         "Scheduled for Jan 10, 2031 - 22:00 GMT+01:00 until Jan 11, 2031 - 00:00 GMT+01:00" in body
     )
     assert "Scheduled We will upgrade." in body
-    assert "This maintenance affected: API (REST API)" in body
+    # Not over yet (scheduled): "affects".
+    assert "This maintenance affects: API (REST API)" in body
 
 
 @pytest.mark.parametrize("path", ["/incidents/doesnotexist/", "/incidents/UPPER-case/"])

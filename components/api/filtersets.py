@@ -3,7 +3,7 @@
 import django_filters
 
 from components.models import Component, ComponentGroup
-from statusportal.api.filters import CodeFilter
+from statusportal.api.filters import CodeFilter, StrictBooleanFilter
 
 
 class ComponentFilterSet(django_filters.FilterSet):
@@ -15,10 +15,10 @@ class ComponentFilterSet(django_filters.FilterSet):
         queryset=ComponentGroup.objects.all(),
         label="Group code (repeat for several)",
     )
-    ungrouped = django_filters.BooleanFilter(
+    ungrouped = StrictBooleanFilter(
         field_name="group", lookup_expr="isnull", label="Only components without a group"
     )
-    showcase = django_filters.BooleanFilter(label="Shows uptime bars")
+    showcase = StrictBooleanFilter(label="Shows uptime bars")
     q = django_filters.CharFilter(field_name="name", lookup_expr="icontains", label="Name contains")
 
     class Meta:

@@ -7,14 +7,13 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from components.models import Component, ComponentGroup
-from statusportal.api.fields import TimestampedModelSerializer
+from statusportal.api.fields import CodeRelatedField, TimestampedModelSerializer
 
 
 class ComponentSerializer(TimestampedModelSerializer):
     """A component; a change of ``status`` is recorded in its history like any other."""
 
-    group = serializers.SlugRelatedField(
-        slug_field="code",
+    group = CodeRelatedField(
         queryset=ComponentGroup.objects.all(),
         allow_null=True,
         required=False,

@@ -14,7 +14,7 @@ class ComponentViewSet(IdempotentCreateMixin, viewsets.ModelViewSet[Component]):
     ``change_component``, or only ``change_component_status`` when it changes nothing but
     the status (what Support staff may do)."""
 
-    queryset = Component.objects.select_related("group")
+    queryset = Component.objects.in_page_order()
     serializer_class = ComponentSerializer
     filterset_class = ComponentFilterSet
     lookup_field = "code"

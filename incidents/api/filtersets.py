@@ -5,7 +5,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from components.models import Component, ComponentGroup
 from incidents.models import Incident, IncidentUpdate
-from statusportal.api.filters import CodeFilter, SaneIsoDateTimeFilter
+from statusportal.api.filters import CodeFilter, SaneIsoDateTimeFilter, StrictBooleanFilter
 
 
 class IncidentFilterSet(django_filters.FilterSet):
@@ -40,10 +40,10 @@ class IncidentFilterSet(django_filters.FilterSet):
     resolved_before = SaneIsoDateTimeFilter(
         field_name="resolved_at", lookup_expr="lt", label="Resolved before (ISO-8601)"
     )
-    unresolved = django_filters.BooleanFilter(
+    unresolved = StrictBooleanFilter(
         method="filter_unresolved", label="Still open (not resolved or completed)"
     )
-    has_postmortem = django_filters.BooleanFilter(
+    has_postmortem = StrictBooleanFilter(
         method="filter_has_postmortem", label="Has a published postmortem"
     )
     q = django_filters.CharFilter(

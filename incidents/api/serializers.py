@@ -13,7 +13,7 @@ from rest_framework import serializers
 
 from components.models import Component
 from incidents.models import Incident, IncidentUpdate, Postmortem
-from statusportal.api.fields import IsoMsDateTimeField, TimestampedModelSerializer
+from statusportal.api.fields import IsoMsDateTimeField, TimestampedModelSerializer, code_hint
 
 
 class AffectedComponentSerializer(serializers.Serializer[Any]):
@@ -139,11 +139,33 @@ class IncidentSerializer(TimestampedModelSerializer):
         return PublishedPostmortemSerializer(postmortem).data
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "description": "Affected components: each key is a component's code (not its "
+        "name), each value the status it moves to, or null to mark it affected without "
+        'changing its status. Example: `{"k3v9x0a1b2c3": "major_outage"}`.',
+        "additionalProperties": {
+            "type": "string",
+            "nullable": True,
+            "enum": [*Component.Status.values, None],
+        },
+    }
+)
 class ComponentChangesField(serializers.DictField):
     """``{"<component code>": "<component status>" or null}``; null marks a component as
     affected without changing its status."""
 
     child = serializers.ChoiceField(choices=Component.Status.choices, allow_null=True)
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        changes = super().to_internal_value(data)
+        known = set(Component.objects.filter(code__in=list(changes)).values_list("code", flat=True))
+        unknown = [key for key in changes if key not in known]
+        if unknown:
+            queryset = Component.objects.all()
+            raise serializers.ValidationError([code_hint(queryset, key) for key in unknown])
+        return changes
 
 
 class IncidentCreateSerializer(serializers.Serializer[Any]):

@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Prefetch, QuerySet
 
-from components.models import Component, ComponentGroup
+from components.models import Component, ComponentGroup, group_page_key, page_key
 from incidents.models import Incident, IncidentUpdate, Postmortem
 from incidents.status import page_status_for
 from statusportal import revision as revisions
@@ -48,7 +48,7 @@ def load_catalogue() -> Catalogue:
     """Two queries: all groups, all components (with their group)."""
     return Catalogue(
         groups=list(ComponentGroup.objects.order_by("position", "pk")),
-        components=list(Component.objects.select_related("group").order_by("position", "pk")),
+        components=list(Component.objects.in_page_order()),
     )
 
 
@@ -57,9 +57,7 @@ def incidents_queryset() -> QuerySet[Incident]:
     postmortem: three queries, whatever the number of incidents."""
     return Incident.objects.select_related("postmortem").prefetch_related(
         "updates",
-        Prefetch(
-            "components", queryset=Component.objects.select_related("group").order_by("position")
-        ),
+        Prefetch("components", queryset=Component.objects.in_page_order()),
     )
 
 
@@ -153,18 +151,18 @@ def group(g: ComponentGroup, children: list[Component]) -> dict[str, Any]:
 
 
 def components(catalogue: Catalogue) -> list[dict[str, Any]]:
-    """The flat list: groups and ungrouped components by position, each group followed by
-    its children (by position)."""
+    """The flat list in page order: groups and ungrouped components in one order, each
+    group followed by its children (docs/architecture.md, "Page order")."""
     children: dict[int, list[Component]] = {g.pk: [] for g in catalogue.groups}
-    top: list[tuple[int, int, int, Component | ComponentGroup]] = []
-    for c in catalogue.components:
+    top: list[tuple[tuple[Any, ...], Component | ComponentGroup]] = []
+    for c in sorted(catalogue.components, key=page_key):
         if c.group_id is None:
-            top.append((c.position, 1, c.pk, c))
+            top.append((page_key(c)[:4], c))
         else:
             children[c.group_id].append(c)
-    top.extend((g.position, 0, g.pk, g) for g in catalogue.groups)
+    top.extend((group_page_key(g), g) for g in catalogue.groups)
     result = []
-    for *_, item in sorted(top, key=lambda t: t[:3]):
+    for _, item in sorted(top, key=lambda t: t[0]):
         if isinstance(item, ComponentGroup):
             result.append(group(item, children[item.pk]))
             result.extend(component(c) for c in children[item.pk])

@@ -32,7 +32,7 @@ from statusportal.api.permissions import acting_user
 def incidents_with_details() -> QuerySet[Incident]:
     """Incidents with everything the serializer shows, in a fixed number of queries."""
     return Incident.objects.select_related("postmortem").prefetch_related(
-        "updates", Prefetch("components", queryset=Component.objects.order_by("position", "pk"))
+        "updates", Prefetch("components", queryset=Component.objects.in_page_order())
     )
 
 

@@ -47,6 +47,15 @@ class StatusportalAutoSchema(AutoSchema):
     (bad filter, bad cursor or page); 404 for one object; 400/403/415 for writes; 409 for
     the actions a view lists in ``conflict_actions``; 422 for a reused idempotency key."""
 
+    def get_auth(self) -> list[dict[str, Any]]:
+        """Reads are public: anonymous or with a token (which only adds the private
+        lists, such as subscribers). Writes and private reads need a token."""
+        auth = super().get_auth()
+        private = getattr(self.view, "private", False)
+        if self.method in ("GET", "HEAD") and not private and {} not in auth:
+            auth = [*auth, {}]
+        return auth
+
     def get_override_parameters(self) -> list[Any]:
         params = list(super().get_override_parameters())
         if self.method == "POST":

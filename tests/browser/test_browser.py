@@ -197,7 +197,8 @@ def test_a_reader_sees_status_incident_and_history(live_server, page_data, brows
         "A bad deploy.",
         "We are investigating elevated errors.",
     ]
-    assert "This incident affected: API (REST API)" in page.locator(".affected").inner_text()
+    # Ongoing: "affects" (a resolved incident says "affected": tests/test_pages_incident.py).
+    assert "This incident affects: API (REST API)" in page.locator(".affected").inner_text()
     shoot(page, "incident-desktop-light")
 
     page.goto(live_server.url + "/history/")
@@ -228,4 +229,39 @@ def test_pages_render_on_phone_and_desktop_in_light_and_dark(
     bars = page.locator(".component", has_text="Website").locator(".bars > li")
     visible = sum(1 for i in range(90) if bars.nth(i).is_visible())
     assert visible == (30 if width < 600 else 90)
+    page.close()
+
+
+def test_uptime_days_are_one_tab_stop_per_component_with_arrow_keys(
+    live_server, page_data, browser
+):
+    """A roving tabindex: Tab reaches each component's bars (and calendar) once; the
+    arrow keys move between its days, each announced by its own label."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(live_server.url + "/")
+    lists = page.locator("ol.bars")
+    assert lists.count() >= 2
+    stops = page.locator("ol.bars li[tabindex='0']")
+    assert stops.count() == lists.count()
+    first = lists.nth(0)
+    first.locator("li[tabindex='0']").focus()
+    last_label = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    page.keyboard.press("ArrowLeft")
+    label = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert label and label != last_label
+    assert first.locator("li[tabindex='0']").count() == 1
+    page.keyboard.press("Home")
+    assert page.evaluate(
+        "document.activeElement === document.activeElement.parentNode.firstElementChild"
+    )
+
+    page.goto(live_server.url + "/uptime/")
+    sections = page.locator(".uptime-component")
+    assert page.locator("td.cell[tabindex='0']").count() == sections.count()
+    start = page.locator("td.cell[tabindex='0']").first
+    start.focus()
+    start_label = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    page.keyboard.press("ArrowUp")  # a week earlier
+    week_ago = page.evaluate("document.activeElement.getAttribute('aria-label')")
+    assert week_ago and week_ago != start_label
     page.close()

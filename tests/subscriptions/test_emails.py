@@ -143,10 +143,25 @@ def test_two_recipients_of_one_event_get_their_own_links_and_ids(
         assert message["Date"]
         for secret in (other.token, other.code, other.email):
             assert secret.encode() not in got.raw
+        # Each says why it came and what its subscriber follows: the one other
+        # difference between the two emails.
+        wording = {
+            rest_fan.email: ("because you follow REST API", "REST API"),
+            everything.email: (
+                "because you follow everything on Acme status",
+                "everything on Acme status",
+            ),
+        }[subscriber.email]
+        assert f"You get this email {wording[0]}.\nYou follow: {wording[1]}.\n" in text
+        assert f"You get this email {wording[0]}.<br>" in html
         normalised[subscriber.email] = (
             message["Subject"],
-            text.replace(subscriber.token, "TOKEN"),
-            html.replace(subscriber.token, "TOKEN"),
+            text.replace(subscriber.token, "TOKEN")
+            .replace(wording[0], "REASON")
+            .replace(f"You follow: {wording[1]}.", "SCOPE"),
+            html.replace(subscriber.token, "TOKEN")
+            .replace(wording[0], "REASON")
+            .replace(f"You follow: {wording[1]}.", "SCOPE"),
         )
     assert normalised["rita@example.com"] == normalised["eve@example.com"]
 

@@ -68,3 +68,49 @@
     apply(local);
   });
 })();
+
+/* Uptime bars and calendar days: one tab stop per component, arrow keys inside (a roving
+   tabindex). Left/Right move a day, Up/Down a week (calendars), Home/End the first and
+   last day. Each day keeps its own label, announced when it takes the focus. Without
+   JavaScript every day stays a tab stop of its own. */
+(function () {
+  "use strict";
+  var STEPS = { ArrowLeft: -1, ArrowRight: 1, ArrowUp: -7, ArrowDown: 7 };
+
+  function rove(days, vertical) {
+    if (days.length < 2) return;
+    var current = days.length - 1; // the most recent day
+    days.forEach(function (day, i) { day.setAttribute("tabindex", i === current ? "0" : "-1"); });
+    days.forEach(function (day, i) {
+      day.addEventListener("focus", function () {
+        days[current].setAttribute("tabindex", "-1");
+        current = i;
+        day.setAttribute("tabindex", "0");
+      });
+      day.addEventListener("keydown", function (event) {
+        var target = null;
+        if (event.key === "Home") target = 0;
+        else if (event.key === "End") target = days.length - 1;
+        else if (event.key in STEPS) {
+          var step = STEPS[event.key];
+          if (!vertical && (step === 7 || step === -7)) step = step / 7;
+          target = Math.min(days.length - 1, Math.max(0, i + step));
+        }
+        if (target === null) return;
+        event.preventDefault();
+        days[target].focus();
+      });
+    });
+  }
+
+  function init() {
+    document.querySelectorAll("ol.bars").forEach(function (list) {
+      rove(Array.prototype.slice.call(list.querySelectorAll("li[tabindex]")), false);
+    });
+    document.querySelectorAll(".uptime-component, [data-days]").forEach(function (section) {
+      rove(Array.prototype.slice.call(section.querySelectorAll("td.cell[tabindex]")), true);
+    });
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

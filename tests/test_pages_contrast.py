@@ -1,0 +1,41 @@
+"""Status colours meet WCAG AA (4.5:1) as text on the page and under white text, in
+light mode, and as text on the dark surfaces in dark mode."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+CSS = (
+    Path(__file__).resolve().parents[1] / "statusportal/static/statusportal/status.css"
+).read_text()
+LIGHT, DARK = CSS.split("prefers-color-scheme: dark", 1)
+STATUS = ["ok", "minor", "major", "critical", "maint", "muted", "link"]
+
+
+def colours(block: str) -> dict[str, str]:
+    return dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-fA-F]{6})", block))
+
+
+def contrast(a: str, b: str) -> float:
+    def lum(h: str) -> float:
+        rgb = [int(h[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    high, low = sorted([lum(a), lum(b)], reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("name", STATUS)
+def test_light_mode_colour_is_readable_on_the_page_and_under_white_text(name):
+    light = colours(LIGHT)
+    for background in (light["surface"], light["bg"], "#ffffff"):
+        assert contrast(light[name], background) >= 4.5, (name, background)
+
+
+@pytest.mark.parametrize("name", STATUS)
+def test_dark_mode_colour_is_readable_on_the_dark_surfaces(name):
+    dark = colours(DARK)
+    for background in (dark["surface"], dark["bg"]):
+        assert contrast(dark[name], background) >= 4.5, (name, background)
