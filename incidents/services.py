@@ -111,11 +111,11 @@ def check_display_at(
         return now
     if timezone.is_naive(display_at):
         raise ValidationError({"display_at": "Give a time zone with the time."}, code="naive")
-    limits.check_time("display_at", display_at, now=now)
     if display_at > now + DISPLAY_AT_FUTURE_TOLERANCE:
         raise ValidationError(
             {"display_at": "An update cannot be dated in the future."}, code="future"
         )
+    limits.check_time("display_at", display_at, now=now)
     if incident is None:
         return display_at
     latest = incident.updates.aggregate(latest=Max("display_at"))["latest"]

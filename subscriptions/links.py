@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from incidents.models import Incident
 from subscriptions.models import Subscriber
@@ -46,11 +47,33 @@ def list_headers(token: str) -> dict[str, str]:
     }
 
 
-def confirm_token(subscriber: Subscriber, incident: Incident | None = None) -> str:
-    """A signed, expiring token for the confirm link; it may carry an incident to follow.
+class LinkUsed(signing.BadSignature):
+    """A confirm link whose subscriber has moved on since it was sent (confirmed,
+    unsubscribed, signed up again): each link works once, for the state it was sent in."""
 
-    It holds the subscriber's random secret, never the email."""
-    payload = {"s": subscriber.token, "i": incident.code if incident else None}
+
+def _state_digest(subscriber: Subscriber) -> str:
+    """What a confirm link was issued for: the subscriber's state and its timestamps."""
+    basis = (
+        f"{subscriber.pk}:{subscriber.state}:"
+        f"{subscriber.confirmed_at.isoformat() if subscriber.confirmed_at else ''}:"
+        f"{subscriber.unsubscribed_at.isoformat() if subscriber.unsubscribed_at else ''}"
+    )
+    return salted_hmac(CONFIRM_SALT, basis).hexdigest()[:20]
+
+
+def confirm_token(subscriber: Subscriber, incident: Incident | None = None) -> str:
+    """A signed, expiring, single-use token for the confirm link; it may carry an incident
+    to follow.
+
+    It names the subscriber by its public code and holds a digest of its state, never the
+    manage secret nor the email: once the subscriber is confirmed or unsubscribes, the
+    link stops working (an unsubscribed address comes back only through a new sign-up)."""
+    payload = {
+        "c": subscriber.code,
+        "v": _state_digest(subscriber),
+        "i": incident.code if incident else None,
+    }
     return signing.TimestampSigner(salt=CONFIRM_SALT).sign_object(payload, compress=True)
 
 
@@ -61,14 +84,17 @@ def confirm_url(subscriber: Subscriber, incident: Incident | None = None) -> str
 def read_confirm_token(token: str) -> tuple[Subscriber, Incident | None]:
     """The subscriber (and incident to follow) a confirm token names.
 
-    Raises ``signing.SignatureExpired`` for an expired link and ``signing.BadSignature``
-    (or ``Subscriber.DoesNotExist``) for anything else invalid."""
+    Raises ``signing.SignatureExpired`` for an expired link, :class:`LinkUsed` for one
+    whose subscriber moved on since, and ``signing.BadSignature`` (or
+    ``Subscriber.DoesNotExist``) for anything else invalid."""
     payload = signing.TimestampSigner(salt=CONFIRM_SALT).unsign_object(
         token, max_age=settings.SUBSCRIPTIONS_CONFIRM_MAX_AGE
     )
     if not isinstance(payload, dict):
         raise signing.BadSignature("malformed payload")
-    subscriber = Subscriber.objects.get(token=str(payload.get("s")))
+    subscriber = Subscriber.objects.get(code=str(payload.get("c")))
+    if not constant_time_compare(str(payload.get("v")), _state_digest(subscriber)):
+        raise LinkUsed("the subscriber's state changed since the link was sent")
     incident = None
     if payload.get("i"):
         incident = Incident.objects.filter(code=str(payload["i"])).first()

@@ -17,7 +17,9 @@ from django.views.decorators.http import require_http_methods
 from components.models import Component
 from incidents.models import Incident
 from incidents.pages import page_blocks
-from subscriptions import links, ratelimit, scope, services
+from statusportal import ratelimit
+from statusportal.clientip import client_key
+from subscriptions import links, scope, services
 from subscriptions.forms import IncidentSubscribeForm, ScopeForm, SubscribeForm
 from subscriptions.models import Subscriber
 
@@ -37,17 +39,29 @@ def _too_many(request: HttpRequest) -> HttpResponse:
     return render(request, "subscriptions/rate_limited.html", status=429)
 
 
+HOUR = 3600
+
+
 def _sign_up(
     request: HttpRequest, form, *, incident: Incident | None = None
 ) -> HttpResponse | None:
     """Rate limits, honeypot, then ``add_subscriber``; the same "check your inbox" page
     in every case."""
-    if not ratelimit.hit("ip", ratelimit.client_ip(request), settings.SUBSCRIPTIONS_RATE_PER_IP):
+    # Counted in the shared counters (statusportal.ratelimit), per client as
+    # TRUSTED_PROXIES names it, and per mailbox (lower case, without +tag).
+    if not ratelimit.hit(
+        "signup-ip", client_key(request), settings.SUBSCRIPTIONS_RATE_PER_IP, HOUR
+    ):
         return _too_many(request)
     email = form.cleaned_data["email"]
     if form.is_bot:
         logger.info("subscription honeypot filled; ignored")
-    elif not ratelimit.hit("email", email, settings.SUBSCRIPTIONS_RATE_PER_EMAIL):
+    elif not ratelimit.hit(
+        "signup-email",
+        ratelimit.normalise_email(email),
+        settings.SUBSCRIPTIONS_RATE_PER_EMAIL,
+        HOUR,
+    ):
         # Same answer as success: saying "too many" would reveal that mail was sent.
         logger.info("subscription email rate limit reached; nothing sent")
     else:
@@ -108,7 +122,7 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
     confirms."""
     try:
         subscriber, incident = links.read_confirm_token(token)
-    except signing.SignatureExpired:
+    except (signing.SignatureExpired, links.LinkUsed):
         return render(request, "subscriptions/link_expired.html", status=410)
     except (signing.BadSignature, Subscriber.DoesNotExist):
         raise Http404("No such link") from None

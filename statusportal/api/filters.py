@@ -42,6 +42,10 @@ class CodeFilter(django_filters.ModelMultipleChoiceFilter):
         kwargs.setdefault("to_field_name", "code")
         super().__init__(*args, **kwargs)
 
+    def hint(self, value: str) -> str:
+        """The message for an unknown ``value``."""
+        return code_hint(self.queryset, value)
+
 
 class SaneIsoDateTimeField(IsoDateTimeField):
     """An ISO-8601 time that passes ``statusportal.limits.check_time`` (1970 onwards, at
@@ -63,10 +67,6 @@ class SaneIsoDateTimeFilter(django_filters.IsoDateTimeFilter):
     names the parameter."""
 
     field_class = SaneIsoDateTimeField
-
-    def hint(self, value: str) -> str:
-        """The message for an unknown ``value``."""
-        return code_hint(self.queryset, value)
 
 
 class StrictBooleanField(forms.Field):

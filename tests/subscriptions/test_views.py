@@ -4,7 +4,7 @@ import contextlib
 import re
 
 import pytest
-from django.core import mail
+from django.core import mail, signing
 from django.test import Client
 
 from subscriptions import links, services
@@ -79,6 +79,14 @@ def test_rate_limit_per_email_sends_no_more_mail(client, settings):
     for _ in range(4):
         response = client.post("/subscribe/", {"email": "victim@example.com", "scope": "all"})
         assert response.status_code == 200
+    assert len(mail.outbox) == 2
+
+
+def test_plus_addressing_does_not_walk_around_the_per_address_limit(client, settings):
+    settings.SUBSCRIPTIONS_RATE_PER_EMAIL = 2
+    for tag in ("a", "b", "c", "d"):
+        email = f"Victim+{tag}@Example.com"
+        assert client.post("/subscribe/", {"email": email, "scope": "all"}).status_code == 200
     assert len(mail.outbox) == 2
 
 
@@ -177,3 +185,33 @@ def test_rotated_token_invalidates_old_links(client, everything):
     services.rotate_token(everything)
     assert client.get(f"/subscriptions/{old}/unsubscribe/").status_code == 404
     assert client.get(f"/subscriptions/{everything.token}/unsubscribe/").status_code == 200
+
+
+def test_a_confirmation_link_works_once(client, mailoutbox):
+    client.post("/subscribe/", {"email": "once@example.com", "scope": "all"})
+    path = confirm_path(mailoutbox[-1])
+    assert client.post(path).status_code == 200
+    assert Subscriber.objects.get(email="once@example.com").state == "active"
+    again = client.post(path)
+    assert again.status_code == 410
+
+
+def test_an_old_confirmation_link_cannot_undo_an_unsubscribe(client, mailoutbox):
+    client.post("/subscribe/", {"email": "gone@example.com", "scope": "all"})
+    path = confirm_path(mailoutbox[-1])
+    subscriber = Subscriber.objects.get(email="gone@example.com")
+    services.unsubscribe(subscriber)
+    assert client.post(path).status_code == 410
+    assert Subscriber.objects.get(pk=subscriber.pk).state == "unsubscribed"
+
+
+def test_a_confirmation_link_does_not_carry_the_manage_secret(client, mailoutbox):
+    client.post("/subscribe/", {"email": "quiet@example.com", "scope": "all"})
+    subscriber = Subscriber.objects.get(email="quiet@example.com")
+    path = confirm_path(mailoutbox[-1])
+    token = path.split("/")[2]
+    assert subscriber.token not in path
+    assert (
+        subscriber.token
+        not in signing.TimestampSigner(salt=links.CONFIRM_SALT).unsign_object(token).values()
+    )
