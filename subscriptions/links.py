@@ -59,7 +59,7 @@ def _state_digest(subscriber: Subscriber) -> str:
         f"{subscriber.confirmed_at.isoformat() if subscriber.confirmed_at else ''}:"
         f"{subscriber.unsubscribed_at.isoformat() if subscriber.unsubscribed_at else ''}"
     )
-    return salted_hmac(CONFIRM_SALT, basis).hexdigest()[:20]
+    return salted_hmac(CONFIRM_SALT, basis, algorithm="sha256").hexdigest()[:20]
 
 
 def confirm_token(subscriber: Subscriber, incident: Incident | None = None) -> str:
