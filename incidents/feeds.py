@@ -1,6 +1,8 @@
 """``/history.atom`` and ``/history.rss``: one entry per incident or maintenance (the
 newest 50), its description holding all its updates, newest first."""
 
+import re
+
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
@@ -9,8 +11,35 @@ from incidents import pages
 from incidents.models import Incident
 
 
+# Characters XML 1.0 cannot hold. Names and bodies may contain them (nothing on the way in
+# refuses a control character but NUL), and Django's feed writer raises on them: one such
+# name would make both feeds a 500 for every reader. They are dropped from the feed only.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """``value`` without the characters XML 1.0 cannot hold."""
+    return _NOT_XML.sub("", value)
+
+
+class _XmlSafe:
+    """A feed generator that drops what XML cannot hold from each item's text."""
+
+    def add_item(self, title, link, description, **kwargs):
+        kwargs["categories"] = [xml_text(str(c)) for c in kwargs.get("categories") or ()]
+        super().add_item(xml_text(title), link, xml_text(description), **kwargs)  # type: ignore[misc]
+
+
+class _Rss(_XmlSafe, Rss201rev2Feed):
+    pass
+
+
+class _Atom(_XmlSafe, Atom1Feed):
+    pass
+
+
 class HistoryRssFeed(Feed):
-    feed_type = Rss201rev2Feed
+    feed_type = _Rss
     description_template = "status/feed_item.html"
 
     def title(self) -> str:
@@ -50,7 +79,7 @@ class HistoryRssFeed(Feed):
 
 
 class HistoryAtomFeed(HistoryRssFeed):
-    feed_type = Atom1Feed
+    feed_type = _Atom
 
     def subtitle(self) -> str:
         return self.description()
