@@ -8,6 +8,10 @@ the future) is enforced by ``incidents.services``, whose errors the API maps to 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import (
+    ProhibitNullCharactersValidator,
+    ProhibitSurrogateCharactersValidator,
+)
 
 from components.models import Component
 from incidents.models import Incident, IncidentUpdate, Postmortem
@@ -138,6 +142,18 @@ class ComponentChangesField(serializers.DictField):
     affected without changing its status."""
 
     child = serializers.ChoiceField(choices=Component.Status.choices, allow_null=True)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        # The codes are looked up in the database, which cannot hold NUL or a lone
+        # surrogate: refused here as a CharField would, not a 500 from PostgreSQL.
+        for code in value:
+            for validator in (
+                ProhibitNullCharactersValidator(),
+                ProhibitSurrogateCharactersValidator(),
+            ):
+                validator(code)
+        return value
 
 
 class IncidentCreateSerializer(serializers.Serializer):
