@@ -10,7 +10,6 @@ from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from incidents import pages
 from incidents.models import Incident
 
-
 # Characters XML 1.0 cannot hold. Names and bodies may contain them (nothing on the way in
 # refuses a control character but NUL), and Django's feed writer raises on them: one such
 # name would make both feeds a 500 for every reader. They are dropped from the feed only.
@@ -22,24 +21,8 @@ def xml_text(value: str) -> str:
     return _NOT_XML.sub("", value)
 
 
-class _XmlSafe:
-    """A feed generator that drops what XML cannot hold from each item's text."""
-
-    def add_item(self, title, link, description, **kwargs):
-        kwargs["categories"] = [xml_text(str(c)) for c in kwargs.get("categories") or ()]
-        super().add_item(xml_text(title), link, xml_text(description), **kwargs)  # type: ignore[misc]
-
-
-class _Rss(_XmlSafe, Rss201rev2Feed):
-    pass
-
-
-class _Atom(_XmlSafe, Atom1Feed):
-    pass
-
-
 class HistoryRssFeed(Feed):
-    feed_type = _Rss
+    feed_type = Rss201rev2Feed
     description_template = "status/feed_item.html"
 
     def title(self) -> str:
@@ -55,6 +38,14 @@ class HistoryRssFeed(Feed):
 
     def feed_url(self) -> str:
         return f"{settings.STATUSPAGE_URL}/history.rss"
+
+    def get_feed(self, obj, request):
+        feed = super().get_feed(obj, request)
+        for item in feed.items:
+            item["title"] = xml_text(item["title"])
+            item["description"] = xml_text(item["description"])
+            item["categories"] = [xml_text(str(c)) for c in item["categories"] or ()]
+        return feed
 
     def items(self) -> list[Incident]:
         return pages.feed_items()
@@ -79,7 +70,7 @@ class HistoryRssFeed(Feed):
 
 
 class HistoryAtomFeed(HistoryRssFeed):
-    feed_type = _Atom
+    feed_type = Atom1Feed
 
     def subtitle(self) -> str:
         return self.description()
