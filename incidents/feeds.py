@@ -1,12 +1,24 @@
 """``/history.atom`` and ``/history.rss``: one entry per incident or maintenance (the
 newest 50), its description holding all its updates, newest first."""
 
+import re
+
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 
 from incidents import pages
 from incidents.models import Incident
+
+# Characters XML 1.0 cannot hold. Names and bodies may contain them (nothing on the way in
+# refuses a control character but NUL), and Django's feed writer raises on them: one such
+# name would make both feeds a 500 for every reader. They are dropped from the feed only.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(value: str) -> str:
+    """``value`` without the characters XML 1.0 cannot hold."""
+    return _NOT_XML.sub("", value)
 
 
 class HistoryRssFeed(Feed):
@@ -26,6 +38,14 @@ class HistoryRssFeed(Feed):
 
     def feed_url(self) -> str:
         return f"{settings.STATUSPAGE_URL}/history.rss"
+
+    def get_feed(self, obj, request):
+        feed = super().get_feed(obj, request)
+        for item in feed.items:
+            item["title"] = xml_text(item["title"])
+            item["description"] = xml_text(item["description"])
+            item["categories"] = [xml_text(str(c)) for c in item["categories"] or ()]
+        return feed
 
     def items(self) -> list[Incident]:
         return pages.feed_items()

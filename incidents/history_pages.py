@@ -21,7 +21,7 @@ from incidents.pages import (
     page_blocks,
     uptime_with_incidents,
 )
-from statusportal.timefmt import page_zone
+from statusportal.timefmt import localize, page_zone
 
 HISTORY_MONTHS_PER_PAGE = 3
 # About the first two lines of an update (~220 characters of English).
@@ -90,7 +90,7 @@ def history_page(page: int = 1, now: datetime | None = None) -> dict:
         incident.latest_update = latest_update(incident)
         latest = incident.latest_update
         incident.summary = brief(latest, HISTORY_SUMMARY_WORDS) if latest else ""
-        local = incident.started_at.astimezone(zone)
+        local = localize(incident.started_at, zone)
         by_month[(local.year, local.month)].items.append(incident)
     # Jump over empty quarters straight to the page of the newest older incident.
     older = (
@@ -103,7 +103,7 @@ def history_page(page: int = 1, now: datetime | None = None) -> dict:
         "months": months,
         "page": page,
         "newer_page": page - 1 if page > 1 else None,
-        "older_page": _page_of(older.astimezone(zone).date(), today) if older else None,
+        "older_page": _page_of(localize(older, zone).date(), today) if older else None,
     }
 
 

@@ -35,7 +35,7 @@ from components.uptime import (
 )
 from incidents.models import Incident, IncidentUpdate, body_as_html
 from incidents.status import PageStatus, page_status_for
-from statusportal.timefmt import page_zone
+from statusportal.timefmt import localize, page_zone
 
 ComponentStatus = Component.Status
 
@@ -295,7 +295,7 @@ def past_incidents(today: date, now: datetime) -> list[DayOfIncidents]:
     by_day = defaultdict(list)
     for incident in past:
         incident.timeline = label_updates(timelines.get(incident.pk, []))
-        by_day[incident.started_at.astimezone(zone).date()].append(incident)
+        by_day[localize(incident.started_at, zone).date()].append(incident)
     return [
         DayOfIncidents(day, by_day.get(day, []))
         for day in (today - timedelta(days=i) for i in range(PAST_INCIDENT_DAYS))

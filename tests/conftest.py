@@ -1,17 +1,43 @@
 """Shared actors and objects for the whole suite."""
 
+import os
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group
 from django.core.cache import cache
 from django.utils import timezone
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from components.models import Component, ComponentGroup
 from incidents import services
 from incidents.models import Incident
 from statusportal import pagecache, ratelimit, revision
 from statusportal.roles import SUPPORT_STAFF
+
+# Hypothesis profiles (tests/hostile/test_renders_everywhere.py). "ci": a fixed seed and
+# enough examples to matter within a minute; "long": a local run with many more (README,
+# "Development"). Each example renders a dozen pages, so no deadline.
+_SLOW_EXAMPLES = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+hypothesis_settings.register_profile(
+    "ci",
+    max_examples=100,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=_SLOW_EXAMPLES,
+)
+hypothesis_settings.register_profile(
+    "dev", max_examples=25, deadline=None, suppress_health_check=_SLOW_EXAMPLES
+)
+hypothesis_settings.register_profile(
+    "long", max_examples=2_000, deadline=None, suppress_health_check=_SLOW_EXAMPLES
+)
+hypothesis_settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") == "true" else "dev")
+)
 
 
 @pytest.fixture(autouse=True)

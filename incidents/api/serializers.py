@@ -160,6 +160,14 @@ class ComponentChangesField(serializers.DictField):
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         changes = super().to_internal_value(data)
+        # The codes are looked up in the database, which cannot hold NUL or a lone
+        # surrogate: refused here as DRF's CharField does, not a 500 from PostgreSQL.
+        for code in changes:
+            if any(c == "\x00" or "\ud800" <= c <= "\udfff" for c in code):
+                raise serializers.ValidationError(
+                    "A component code cannot hold NUL or surrogate characters.",
+                    code="invalid_code",
+                )
         known = set(Component.objects.filter(code__in=list(changes)).values_list("code", flat=True))
         unknown = [key for key in changes if key not in known]
         if unknown:

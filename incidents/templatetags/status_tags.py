@@ -16,7 +16,7 @@ from components.uptime import ComponentUptime, DaySummary, DayUptime, format_per
 from incidents.models import Incident
 from incidents.pages import brief
 from statusportal.markdown import render_markdown
-from statusportal.timefmt import format_posted, gmt_offset, iso_ms, page_zone
+from statusportal.timefmt import format_posted, gmt_offset, iso_ms, localize, page_zone
 
 register = template.Library()
 
@@ -118,11 +118,11 @@ def span(start: datetime | None, end: datetime | None):
     if start is None:
         return ""
     zone = page_zone()
-    local_start = start.astimezone(zone)
+    local_start = localize(start, zone)
     first = _time(start, "short", f"{local_start:%b %d, %H:%M}")
     if end is None:
         return format_html("{} {}", first, _zone_label(local_start))
-    local_end = end.astimezone(zone)
+    local_end = localize(end, zone)
     if local_end.date() == local_start.date():
         last = _time(end, "hm", f"{local_end:%H:%M}")
     else:

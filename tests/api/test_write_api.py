@@ -1,6 +1,7 @@
 """Operators writing through /api/v1/ with a token: every write goes through the
 services, answers the full object, and every failure is a JSON 4xx leaving nothing behind."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -85,6 +86,20 @@ def test_bad_incident_is_a_400_with_field_message_and_writes_nothing(
     assert field in response.json()
     assert not Incident.objects.exists()
     assert not IncidentUpdate.objects.exists()
+
+
+@pytest.mark.parametrize("code", ["\x00", "ab\ud800"])
+def test_a_component_code_the_database_cannot_hold_is_a_400(support_api, open_incident, code):
+    incident = open_incident()
+    response = support_api.post(
+        f"/api/v1/incidents/{incident.code}/updates/",
+        # As an HTTP client sends it: JSON escapes a lone surrogate as "\\ud800".
+        json.dumps({"status": "identified", "body": "Found it.", "components": {code: None}}),
+        content_type="application/json",
+    )
+    assert response.status_code == 400, response.content
+    assert "components" in response.json()
+    assert incident.updates.count() == 1
 
 
 def test_future_display_at_is_refused_by_the_service(support_api, rest):
