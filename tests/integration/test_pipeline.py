@@ -2,6 +2,7 @@
 a real SMTP server and PostgreSQL (see docs/architecture.md, 'The outbox')."""
 
 import contextlib
+import logging
 import re
 import time
 from collections import Counter
@@ -124,7 +125,7 @@ def test_subscribe_confirm_post_exactly_one_email_each(
 
 
 def test_broker_down_while_posting_then_every_email_exactly_once(
-    postgres, mail_to_smtp, own_redis, start_worker, rest, settings
+    postgres, mail_to_smtp, own_redis, start_worker, rest, settings, caplog
 ):
     smtp = mail_to_smtp
     for i in range(5):
@@ -132,15 +133,17 @@ def test_broker_down_while_posting_then_every_email_exactly_once(
     start_worker(own_redis.url, smtp)
     own_redis.stop()
 
-    started = time.monotonic()
-    incident = incident_services.open_incident(
-        name="API errors",
-        status="investigating",
-        body="Posted while the broker is down.",
-        components={rest.code: Component.Status.MAJOR_OUTAGE},
-    )
-    elapsed = time.monotonic() - started
-    assert elapsed < 1.0, f"posting took {elapsed:.2f}s with the broker down"
+    with caplog.at_level(logging.WARNING, logger="subscriptions.enqueue"):
+        incident = incident_services.open_incident(
+            name="API errors",
+            status="investigating",
+            body="Posted while the broker is down.",
+            components={rest.code: Component.Status.MAJOR_OUTAGE},
+        )
+    # The post succeeded; the enqueue tried once, gave up (no reconnect loop) and left
+    # the event to the sweeper. How fast that is lives in `make bench`, not here.
+    gave_up = [r for r in caplog.records if "will be sent by the sweeper" in r.getMessage()]
+    assert len(gave_up) == 1
     page = Client().get(f"/incidents/{incident.code}/")
     assert page.status_code == 200
     assert b"Posted while the broker is down." in page.content
