@@ -6,10 +6,10 @@ from django.utils import timezone
 
 from incidents import services as incident_services
 from incidents.models import Incident
-from statusportal.mail import use_mail_server
 from subscriptions import delivery, outbox
 from subscriptions.models import NotificationEvent
 from subscriptions.rendering import NotificationContext, notification_email
+from tests.subscriptions.helpers import fanned_out_ids, manage_links, point_mail_at
 from tests.subscriptions.smtp import SMTPServer
 
 
@@ -91,19 +91,7 @@ def test_outbox_sends_what_the_builder_builds(open_incident, everything):
 # --- Shared parts rendered once per batch, per-subscriber values substituted -----------
 
 
-def _smtp(settings, smtp) -> None:
-    use_mail_server(settings, smtp.settings())
-
-
-def _batch(event) -> list[int]:
-    batches = []
-    outbox.fan_out(event.pk, enqueue=batches.append)
-    return [pk for batch in batches for pk in batch]
-
-
-def _links(subscriber) -> tuple[str, str]:
-    base = f"https://status.example.com/subscriptions/{subscriber.token}/"
-    return base, base + "unsubscribe/"
+_smtp, _batch, _links = point_mail_at, fanned_out_ids, manage_links
 
 
 def test_two_recipients_of_one_event_get_their_own_links_and_ids(

@@ -9,10 +9,11 @@ import smtplib
 import pytest
 
 from incidents import services as incident_services
-from statusportal.mail import open_connection, use_mail_server
-from subscriptions import delivery, mime, outbox, services
+from statusportal.mail import open_connection
+from subscriptions import delivery, mime, services
 from subscriptions.models import NotificationEvent, Subscriber
 from subscriptions.rendering import NotificationContext, date_header, notification_email
+from tests.subscriptions.helpers import fanned_out_ids, manage_links, point_mail_at
 from tests.subscriptions.smtp import SMTPServer
 
 DATE = "Tue, 01 Sep 2026 12:00:00 -0000"
@@ -25,19 +26,7 @@ TOKENS = {
 }
 
 
-def _smtp(settings, smtp) -> None:
-    use_mail_server(settings, smtp.settings())
-
-
-def _batch(event) -> list[int]:
-    batches = []
-    outbox.fan_out(event.pk, enqueue=batches.append)
-    return [pk for batch in batches for pk in batch]
-
-
-def _links(subscriber) -> tuple[str, str]:
-    base = f"https://status.example.com/subscriptions/{subscriber.token}/"
-    return base, base + "unsubscribe/"
+_smtp, _batch, _links = point_mail_at, fanned_out_ids, manage_links
 
 
 def _boundaryless(data: bytes) -> bytes:
