@@ -22,9 +22,12 @@ pytestmark = pytest.mark.skipif(
 def run_in_terminal(makefile: Path, *, interrupt_after: float) -> tuple[int, str]:
     """Run ``make run`` on a pseudo-terminal, press Ctrl-C after ``interrupt_after``
     seconds (if still running), return its exit status and everything it printed."""
+    # A fresh terminal: not a sub-make of the `make test` that may be running this suite
+    # (make would then print "make[1]: ***" instead of "make: ***").
+    env = {k: v for k, v in os.environ.items() if k not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
     pid, fd = pty.fork()
     if pid == 0:  # the child: make, in the terminal's foreground group
-        os.execvp("make", ["make", "--no-print-directory", "-f", str(makefile), "run"])
+        os.execvpe("make", ["make", "--no-print-directory", "-f", str(makefile), "run"], env)
     output = b""
 
     def read(seconds: float) -> bool:
