@@ -22,7 +22,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods
 
 from components import ordering
-from components.models import PAGE_ORDER, Component, ComponentGroup, ComponentStatusChange
+from components.models import PAGE_ORDER, Component, ComponentGroup, ComponentStatusChange, Origin
 
 if TYPE_CHECKING:
     from django_stubs_ext import WithAnnotations
@@ -55,12 +55,13 @@ def can_change_status(request: HttpRequest) -> bool:
     return can_edit_fully(request) or request.user.has_perm(STATUS_PERMISSION)
 
 
-def set_status_from(form: ModelForm) -> None:
+def set_status_from(form: ModelForm, request: HttpRequest) -> None:
     """Move an existing component to the status chosen in ``form`` with ``set_status``
-    (which writes the history row), before the form's other fields are saved."""
+    (which writes the history row, naming the operator), before the form's other fields
+    are saved."""
     component = form.instance
     if component.pk is not None and "status" in form.changed_data:
-        component.set_status(component.status)
+        component.set_status(component.status, origin=Origin.operator(request.user))
 
 
 class ComponentInline(admin.TabularInline):
@@ -126,7 +127,7 @@ class ComponentGroupAdmin(admin.ModelAdmin):
             deleted = formset.deleted_forms if formset.can_delete else []
             for component_form in formset.initial_forms:
                 if component_form not in deleted:
-                    set_status_from(component_form)
+                    set_status_from(component_form, request)
         super().save_formset(request, form, formset, change)
 
     @admin.display(description="Components", ordering="_component_count")
@@ -155,9 +156,11 @@ class ComponentAdmin(admin.ModelAdmin):
         return can_change_status(request)
 
     def save_model(self, request, obj: Component, form: ModelForm, change: bool) -> None:
-        set_status_from(form)
-        if not change or set(form.changed_data) - {"status"}:
-            super().save_model(request, obj, form, change)  # a new one, or other fields
+        set_status_from(form, request)
+        if not change:
+            obj.save(origin=Origin.operator(request.user))  # its first history row
+        elif set(form.changed_data) - {"status"}:
+            super().save_model(request, obj, form, change)  # other fields
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))

@@ -1,15 +1,75 @@
 """The catalogue of what the page reports on: components, their groups, and every status
 change they went through (the source of uptime)."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Case, F, Max, Value, When
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from statusportal.codes import CodeField
+from statusportal.models import ApiToken
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+
+class ChangeSource(models.TextChoices):
+    """Who or what moved a component's status (see docs/architecture.md, "Component
+    status history")."""
+
+    NOT_RECORDED = "", "Not recorded"  # rows written before sources were recorded
+    OPERATOR = "operator", "Operator"
+    API = "api", "API"
+    ALERTMANAGER = "alertmanager", "Alertmanager"
+    HEARTBEAT = "heartbeat", "Heartbeat"
+    IMPORT = "import", "Import"
+    SCHEDULE = "schedule", "Schedule"
+    SYSTEM = "system", "System"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a status change came from: recorded on its history row.
+
+    ``actor`` names who or what acted (a user name, an API token, an integration);
+    ``user_id`` is the person behind it when there is one; ``detail`` holds what an
+    automation received (an alert's fingerprint, a heartbeat's error text).
+    """
+
+    source: str = ChangeSource.SYSTEM
+    actor: str = ""
+    user_id: int | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def operator(cls, user: "AbstractBaseUser | AnonymousUser | None") -> "Origin":
+        """An operator's change (the console); without a user, the system's."""
+        if user is None or not user.is_authenticated:
+            return cls(ChangeSource.SYSTEM)
+        return cls(ChangeSource.OPERATOR, actor=user.get_username(), user_id=user.pk)
+
+    @classmethod
+    def api(cls, token: "ApiToken") -> "Origin":
+        """A change made through the API with ``token``."""
+        return cls(
+            ChangeSource.API,
+            actor=f"{token.name} ({token.user.get_username()})",
+            user_id=token.user_id,
+        )
+
+    @classmethod
+    def acting(cls, user: "AbstractBaseUser | AnonymousUser | None", auth: object) -> "Origin":
+        """An API request's origin: its token when it sent one (``request.auth``), else
+        the signed-in operator (the browsable API)."""
+        if isinstance(auth, ApiToken):
+            return cls.api(auth)
+        return cls.operator(user)
 
 
 class ComponentGroup(models.Model):
@@ -33,7 +93,7 @@ class ComponentGroup(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
+    def save(self, *args: Any, origin: Origin | None = None, **kwargs: Any) -> None:
         if self.position is None:
             self.position = next_page_position()
         super().save(*args, **kwargs)
@@ -130,13 +190,14 @@ class Component(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
+    def save(self, *args: Any, origin: Origin | None = None, **kwargs: Any) -> None:
         """Save; creating a component, or saving a status assigned directly (a form, the
         shell), writes the history row as ``set_status`` does.
 
         Our own code moves statuses with ``set_status``; this keeps the rule "every status
-        change has its row" for any other path. The previous status is read from the
-        database (locked), never remembered from when this object was loaded.
+        change has its row" for any other path; ``origin`` is recorded on that row. The
+        previous status is read from the database (locked), never remembered from when
+        this object was loaded.
         """
         if self.position is None:
             self.position = next_page_position(self.group_id)
@@ -150,12 +211,13 @@ class Component(models.Model):
             stored = self.stored_status()
             super().save(*args, **kwargs)
             if stored != self.status:
-                self._write_change(stored, at=None)
+                self._write_change(stored, at=None, origin=origin)
 
     def set_status(
-        self, status: str, *, at: datetime | None = None
+        self, status: str, *, at: datetime | None = None, origin: Origin | None = None
     ) -> "ComponentStatusChange | None":
-        """Move to ``status`` and write the history row, dated ``at`` (now by default).
+        """Move to ``status`` and write the history row, dated ``at`` (now by default),
+        recording ``origin`` (the system's when not given).
 
         Saves only the status (and ``updated_at``); an unsaved component is created, with
         its first row dated ``at``. Returns the new ComponentStatusChange, or None when the
@@ -174,7 +236,7 @@ class Component(models.Model):
                 super().save()
             else:
                 super().save(update_fields=["status", "updated_at"])
-            return self._write_change(stored, at=at)
+            return self._write_change(stored, at=at, origin=origin)
 
     def stored_status(self) -> str | None:
         """The status in the database, locking the row until the transaction ends (None
@@ -184,9 +246,19 @@ class Component(models.Model):
         rows = Component._base_manager.select_for_update().filter(pk=self.pk)
         return rows.values_list("status", flat=True).first()
 
-    def _write_change(self, old: str | None, *, at: datetime | None) -> "ComponentStatusChange":
+    def _write_change(
+        self, old: str | None, *, at: datetime | None, origin: Origin | None
+    ) -> "ComponentStatusChange":
+        origin = origin or Origin()
         return ComponentStatusChange.objects.create(
-            component=self, old_status=old, new_status=self.status, at=at or timezone.now()
+            component=self,
+            old_status=old,
+            new_status=self.status,
+            at=at or timezone.now(),
+            source=origin.source,
+            actor=origin.actor[:200],
+            user_id=origin.user_id,
+            detail=dict(origin.detail),
         )
 
 
@@ -233,7 +305,8 @@ class ComponentStatusChange(models.Model):
     """One status transition of a component; uptime is computed from these rows.
 
     Written by ``Component.set_status`` (and by ``save`` for a component's creation or a
-    status assigned directly). What caused a change is recorded by the app that caused it
+    status assigned directly). Each row records its ``source`` and actor (``Origin``);
+    the incident update that caused a change is linked by the app that caused it
     (``incidents.StatusChangeCause``): components know nothing of incidents."""
 
     component = models.ForeignKey(
@@ -244,6 +317,23 @@ class ComponentStatusChange(models.Model):
     )
     new_status = models.CharField(max_length=32, choices=Component.Status.choices)
     at = models.DateTimeField(default=timezone.now, db_index=False)
+    source = models.CharField(
+        max_length=16, choices=ChangeSource.choices, blank=True, default=ChangeSource.SYSTEM
+    )
+    actor = models.CharField(
+        max_length=200, blank=True, help_text="Who or what acted: a user, a token, an integration."
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The person behind the change, if any.",
+    )
+    detail = models.JSONField(
+        default=dict, blank=True, help_text="What an automation received (alert, heartbeat)."
+    )
 
     class Meta:
         verbose_name = "component status change"

@@ -18,7 +18,7 @@ from django.db import models, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from components.models import Component, ComponentStatusChange, page_key
+from components.models import Component, ComponentStatusChange, Origin, page_key
 from incidents.models import Incident, IncidentUpdate, Postmortem, StatusChangeCause
 from incidents.signals import postmortem_published, update_posted
 from statusportal import limits
@@ -252,6 +252,7 @@ def post_update(
     deliver_notifications: bool = True,
     display_at: datetime | None = None,
     author: User | None = None,
+    origin: Origin | None = None,
 ) -> IncidentUpdate:
     """Post an update on ``incident``; everything below happens in one transaction:
 
@@ -261,7 +262,8 @@ def post_update(
     3. apply the given component statuses; when the update resolves/completes, return the
        other affected components to what open incidents still claim (the resolve rule);
        when maintenance starts, put its components under maintenance; each change writes
-       a ComponentStatusChange, linked to the update by a StatusChangeCause;
+       a ComponentStatusChange, linked to the update by a StatusChangeCause and recording
+       ``origin`` (by default the operator ``author``);
     4. move the incident's status and timestamps, recompute its impact;
     5. send ``update_posted`` (the outbox listens).
     """
@@ -321,7 +323,11 @@ def post_update(
         target = targets.get(component)
         old = component.status
         change = (
-            component.set_status(target, at=_history_time(component, display_at, now))
+            component.set_status(
+                target,
+                at=_history_time(component, display_at, now),
+                origin=origin or Origin.operator(author),
+            )
             if target is not None
             else None
         )
@@ -386,6 +392,7 @@ def open_incident(
     auto_start: bool = False,
     auto_complete: bool = False,
     remind_before: timedelta | None = None,
+    origin: Origin | None = None,
 ) -> Incident:
     """Open an incident (or schedule maintenance) and post its first update."""
     name = (name or "").strip()
@@ -429,6 +436,7 @@ def open_incident(
         deliver_notifications=deliver_notifications,
         display_at=display_at,
         author=author,
+        origin=origin,
     )
     incident.refresh_from_db()
     return incident
@@ -440,6 +448,7 @@ def resolve(
     author: User | None = None,
     body: str = "",
     deliver_notifications: bool = True,
+    origin: Origin | None = None,
 ) -> IncidentUpdate | None:
     """Post the closing update (resolved, or completed for maintenance). Returns the update,
     or None when the incident was already closed."""
@@ -452,6 +461,7 @@ def resolve(
             body=body or DEFAULT_COMPLETED_BODY,
             deliver_notifications=deliver_notifications,
             author=author,
+            origin=origin,
         )
     return post_update(
         incident,
@@ -459,6 +469,7 @@ def resolve(
         body=body or DEFAULT_RESOLVED_BODY,
         deliver_notifications=deliver_notifications,
         author=author,
+        origin=origin,
     )
 
 
@@ -487,6 +498,7 @@ def resolve_many(
     notify: str = Notify.NOTIFIED_BEFORE,
     body: str = "",
     author: User | None = None,
+    origin: Origin | None = None,
 ) -> int:
     """Resolve (or complete) each open incident with ``body`` (the default closing text
     when empty), notifying as ``notify`` says; returns how many were closed. All or
@@ -500,6 +512,7 @@ def resolve_many(
             incident,
             body=body,
             author=author,
+            origin=origin,
             deliver_notifications=resolve_notifies(incident, notify),
         )
         is not None

@@ -9,6 +9,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from components.models import ChangeSource, Origin
 from incidents import services as incident_services
 from incidents.models import Incident
 from subscriptions.outbox import record_reminder
@@ -19,6 +20,7 @@ Status = Incident.Status
 
 STARTED_BODY = "The scheduled maintenance is now in progress."
 COMPLETED_BODY = incident_services.DEFAULT_COMPLETED_BODY
+SCHEDULE = Origin(ChangeSource.SCHEDULE, actor="maintenance timetable")
 
 
 def run_maintenance_schedule(now: datetime | None = None) -> dict[str, int]:
@@ -61,7 +63,11 @@ def _transition(incident: Incident, expected: str, status: str, body: str) -> bo
             return False  # an operator (or another beat) got there first
         try:
             incident_services.post_update(
-                locked, status=status, body=body, deliver_notifications=True
+                locked,
+                status=status,
+                body=body,
+                deliver_notifications=True,
+                origin=SCHEDULE,
             )
         except Exception:
             logger.exception("could not move maintenance %s to %s", incident.pk, status)

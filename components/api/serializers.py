@@ -6,7 +6,7 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from components.models import Component, ComponentGroup
+from components.models import Component, ComponentGroup, Origin
 from statusportal.api.fields import CodeRelatedField, TimestampedModelSerializer
 
 
@@ -44,7 +44,9 @@ class ComponentSerializer(TimestampedModelSerializer):
         if validated_data:
             instance = super().update(instance, validated_data)
         if status is not None:
-            instance.set_status(status)
+            request = self.context.get("request")
+            origin = Origin.acting(request.user, request.auth) if request else None
+            instance.set_status(status, origin=origin)
         return instance
 
 

@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from components.models import Component
+from components.models import Component, Origin
 from incidents import services
 from incidents.api.filtersets import IncidentFilterSet
 from incidents.api.serializers import (
@@ -64,7 +64,12 @@ class _IncidentBase(
         history) and notifies subscribers unless `deliver_notifications` is false."""
         incident = self.get_object()
         data = self._valid(UpdateCreateSerializer, request)
-        update = services.post_update(incident, author=acting_user(request), **data)
+        update = services.post_update(
+            incident,
+            author=acting_user(request),
+            origin=Origin.acting(request.user, request.auth),
+            **data,
+        )
         return Response(IncidentUpdateSerializer(update).data, status=status.HTTP_201_CREATED)
 
     @staticmethod
@@ -96,7 +101,10 @@ class IncidentViewSet(_IncidentBase):
         """Open an incident with its first update."""
         data = self._valid(IncidentCreateSerializer, request)
         incident = services.open_incident(
-            kind=Incident.Kind.INCIDENT, author=acting_user(request), **data
+            kind=Incident.Kind.INCIDENT,
+            author=acting_user(request),
+            origin=Origin.acting(request.user, request.auth),
+            **data,
         )
         return self._respond(incident)
 
@@ -149,6 +157,7 @@ class MaintenanceViewSet(_IncidentBase):
             kind=Incident.Kind.MAINTENANCE,
             components=components,
             author=acting_user(request),
+            origin=Origin.acting(request.user, request.auth),
             **data,
         )
         return self._respond(incident)
