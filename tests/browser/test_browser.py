@@ -3,7 +3,6 @@ the banner, a group opening, an uptime bar's details on focus and hover, updates
 first, and history. Screenshots land in test-artifacts/screenshots/ for a person to check.
 """
 
-import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -14,19 +13,10 @@ from django.utils import timezone
 from components.models import Component, ComponentGroup, ComponentStatusChange
 from incidents import services
 from incidents.models import Incident
-from tests.services import chromium_binary
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 S = Component.Status
 
 
@@ -80,20 +70,6 @@ def page_data(settings):
         scheduled_until=start + timedelta(hours=2),
     )
     return {"incident": incident, "yesterday": yesterday}
-
-
-@pytest.fixture
-def browser():
-    executable = chromium_binary()
-    # Django refuses ORM calls from a thread running an event loop; Playwright's sync API
-    # runs one in this thread while the live server (another thread) does the queries.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def tooltip(day) -> dict:
