@@ -4,8 +4,9 @@ first, and history. Screenshots land in test-artifacts/screenshots/ for a person
 """
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -241,3 +242,51 @@ def test_uptime_days_are_one_tab_stop_per_component_with_arrow_keys(
     week_ago = page.evaluate("document.activeElement.getAttribute('aria-label')")
     assert week_ago and week_ago != start_label
     page.close()
+
+
+def test_past_days_follow_the_readers_time_zone(live_server, browser, settings):
+    """The status page groups past incidents by the page zone's days; after "Show my
+    time zone" the days are the reader's, here 17 hours ahead: an incident started on an
+    evening in Los Angeles belongs to the next day in Tokyo."""
+    settings.STATUSPAGE_TIME_ZONE = "America/Los_Angeles"
+    los_angeles, tokyo = ZoneInfo("America/Los_Angeles"), ZoneInfo("Asia/Tokyo")
+    now = timezone.now()
+    page_day = now.astimezone(los_angeles).date() - timedelta(days=3)
+    start = datetime.combine(page_day, time(20, 0), tzinfo=los_angeles)
+    reader_day = start.astimezone(tokyo).date()
+    assert reader_day == page_day + timedelta(days=1)
+    incident = services.open_incident(
+        name="Evening outage", status="investigating", body="Down.", display_at=start
+    )
+    services.resolve(incident)
+
+    def label(day) -> str:
+        return f"{day:%b} {day.day}, {day.year}"
+
+    context = browser.new_context(timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    days = page.locator("section.day:visible")
+
+    def day_of(name: str) -> str:
+        return days.filter(has_text=name).locator(".day-title").inner_text()
+
+    assert day_of("Evening outage") == label(page_day)
+    titles = days.locator(".day-title").all_inner_texts()
+    assert titles[0] == label(now.astimezone(los_angeles).date()) and len(titles) == 15
+
+    page.get_by_role("button", name="Show my time zone").click()
+    assert day_of("Evening outage") == label(reader_day)
+    titles = days.locator(".day-title").all_inner_texts()
+    assert titles[0] == label(now.astimezone(tokyo).date()) and len(titles) >= 15
+    assert titles == sorted(set(titles), key=titles.index)  # each day once
+    quiet = days.filter(has_text=label(page_day))
+    assert quiet.locator(".past-incident").count() == 0
+    assert "No incidents reported." in quiet.inner_text()
+    # Remembered on the next visit; back to the page's days on request.
+    page.reload()
+    assert day_of("Evening outage") == label(reader_day)
+    page.get_by_role("button", name="Show the page's time zone").click()
+    assert day_of("Evening outage") == label(page_day)
+    assert len(days.locator(".day-title").all_inner_texts()) == 15
+    context.close()

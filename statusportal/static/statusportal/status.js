@@ -1,6 +1,8 @@
 /* statusportal: optional progressive enhancements. The pages work fully without it.
    - "Show my time zone": rewrites <time datetime data-fmt> in the reader's own zone, so the
-     cached page stays the same for every reader. The choice is remembered locally. */
+     cached page stays the same for every reader, and regroups days ([data-day-groups]:
+     the status page's past incidents) by the reader's dates. The choice is remembered
+     locally. */
 (function () {
   "use strict";
   var KEY = "statusportal.tz";
@@ -36,7 +38,69 @@
       default: return null;
     }
   }
+  // Days: "2026-12-02" keys. An item (article[data-at]) belongs to the day of its time.
+  var DAY = 86400000;
+  function dayKey(date) {
+    var p = {};
+    new Intl.DateTimeFormat("en-US", { year: "numeric", month: "2-digit", day: "2-digit" })
+      .formatToParts(date).forEach(function (part) { p[part.type] = part.value; });
+    return p.year + "-" + p.month + "-" + p.day;
+  }
+  function keyTime(key) { var d = key.split("-"); return Date.UTC(+d[0], d[1] - 1, +d[2]); }
+  function keyOf(time) { return new Date(time).toISOString().slice(0, 10); }
+  function dayLabel(key) {
+    return new Intl.DateTimeFormat("en-US", { month: "short", day: "numeric", year: "numeric", timeZone: "UTC" })
+      .format(new Date(keyTime(key)));
+  }
+  var groups = Array.prototype.slice.call(document.querySelectorAll("[data-day-groups]")).map(function (box) {
+    var days = Array.prototype.slice.call(box.querySelectorAll("section[data-day]"));
+    var items = [];
+    days.forEach(function (day) {
+      day.querySelectorAll("article[data-at]").forEach(function (item) { items.push({ el: item, home: day }); });
+    });
+    return { box: box, days: days, items: items, made: [] };
+  });
+  // The same number of days as the page shows, ending on the reader's today, stretched
+  // to keep every item; each heading and "No incidents reported" as the server writes them.
+  function regroup(group, local) {
+    group.made.forEach(function (section) { section.remove(); });
+    group.made = [];
+    group.items.forEach(function (item) { item.home.appendChild(item.el); });
+    group.days.forEach(function (day) { day.hidden = local; });
+    if (!local || !group.days.length) return;
+    var today = dayKey(new Date());
+    var first = keyTime(today) - (group.days.length - 1) * DAY;
+    var byDay = {};
+    group.items.forEach(function (item) {
+      var key = dayKey(new Date(item.el.getAttribute("data-at")));
+      first = Math.min(first, keyTime(key));
+      (byDay[key] = byDay[key] || []).push(item.el);
+    });
+    var after = group.days[group.days.length - 1].nextSibling;
+    for (var t = keyTime(today); t >= first; t -= DAY) {
+      var key = keyOf(t);
+      var section = document.createElement("section");
+      section.className = "day";
+      section.setAttribute("data-day", key);
+      section.setAttribute("aria-label", dayLabel(key));
+      var title = document.createElement("h3");
+      title.className = "day-title";
+      title.textContent = dayLabel(key);
+      section.appendChild(title);
+      (byDay[key] || []).forEach(function (el) { section.appendChild(el); });
+      if (!byDay[key]) {
+        var note = document.createElement("p");
+        note.className = "muted";
+        note.textContent = "No incidents reported" + (key === today ? " today." : ".");
+        section.appendChild(note);
+      }
+      group.box.insertBefore(section, after);
+      group.made.push(section);
+    }
+  }
+
   function apply(local) {
+    groups.forEach(function (group) { regroup(group, local); });
     document.querySelectorAll("time[data-fmt]").forEach(function (el) {
       if (!original.has(el)) original.set(el, el.textContent);
       var text = local ? format(el) : original.get(el);
