@@ -162,6 +162,8 @@ def markdown(text: str):
 
 # An update's summary: one rule for every page (incidents.pages.brief).
 register.filter("brief", brief)
+# The instant as statusportal.js reads it (data-at of grouped items).
+register.filter("iso_ms", iso_ms)
 
 
 @register.filter

@@ -245,9 +245,9 @@ def test_uptime_days_are_one_tab_stop_per_component_with_arrow_keys(
 
 
 def test_past_days_follow_the_readers_time_zone(live_server, browser, settings):
-    """The status page groups past incidents by the page zone's days; after "Show my
-    time zone" the days are the reader's, here 17 hours ahead: an incident started on an
-    evening in Los Angeles belongs to the next day in Tokyo."""
+    """The status page groups past incidents by the page zone's days, the history by its
+    months; after "Show my time zone" they are the reader's, here 17 hours ahead: an
+    incident started on an evening in Los Angeles belongs to the next day in Tokyo."""
     settings.STATUSPAGE_TIME_ZONE = "America/Los_Angeles"
     los_angeles, tokyo = ZoneInfo("America/Los_Angeles"), ZoneInfo("Asia/Tokyo")
     now = timezone.now()
@@ -289,4 +289,27 @@ def test_past_days_follow_the_readers_time_zone(live_server, browser, settings):
     page.get_by_role("button", name="Show the page's time zone").click()
     assert day_of("Evening outage") == label(page_day)
     assert len(days.locator(".day-title").all_inner_texts()) == 15
+
+    # /history/ groups by month: an evening on the last day of a month in Los Angeles is
+    # the first of the next month in Tokyo.
+    month_start = now.astimezone(los_angeles).date().replace(day=1)
+    month_end = datetime.combine(month_start - timedelta(days=1), time(20, 0), tzinfo=los_angeles)
+    assert month_end.astimezone(tokyo).date() == month_start
+    late = services.open_incident(
+        name="Month-end outage", status="investigating", body="Down.", display_at=month_end
+    )
+    services.resolve(late)
+    page.goto(live_server.url + "/history/")
+    months = page.locator("section.month:visible")
+
+    def month_of(name: str) -> str:
+        return months.filter(has_text=name).locator(".month-title").inner_text()
+
+    assert month_of("Month-end outage") == f"{month_end:%B %Y}"
+    page_months = months.locator(".month-title").all_inner_texts()
+    page.get_by_role("button", name="Show my time zone").click()
+    assert month_of("Month-end outage") == f"{month_start:%B %Y}"
+    assert months.locator(".month-title").all_inner_texts() == page_months
+    page.get_by_role("button", name="Show the page's time zone").click()
+    assert month_of("Month-end outage") == f"{month_end:%B %Y}"
     context.close()

@@ -1,8 +1,8 @@
 /* statusportal: optional progressive enhancements. The pages work fully without it.
    - "Show my time zone": rewrites <time datetime data-fmt> in the reader's own zone, so the
-     cached page stays the same for every reader, and regroups days ([data-day-groups]:
-     the status page's past incidents) by the reader's dates. The choice is remembered
-     locally. */
+     cached page stays the same for every reader, and regroups lists grouped by day or
+     month ([data-group-by]: the past incidents of the status page, the history) by the
+     reader's dates. The choice is remembered locally. */
 (function () {
   "use strict";
   var KEY = "statusportal.tz";
@@ -38,65 +38,104 @@
       default: return null;
     }
   }
-  // Days: "2026-12-02" keys. An item (article[data-at]) belongs to the day of its time.
+  // Grouped lists ([data-group-by="day"|"month"]): sections keyed by data-group
+  // ("2026-12-02", "2026-12") holding items (data-at, the time they are grouped by).
   var DAY = 86400000;
-  function dayKey(date) {
+  function keyIn(date, unit) {
     var p = {};
     new Intl.DateTimeFormat("en-US", { year: "numeric", month: "2-digit", day: "2-digit" })
       .formatToParts(date).forEach(function (part) { p[part.type] = part.value; });
-    return p.year + "-" + p.month + "-" + p.day;
+    return unit === "month" ? p.year + "-" + p.month : p.year + "-" + p.month + "-" + p.day;
   }
-  function keyTime(key) { var d = key.split("-"); return Date.UTC(+d[0], d[1] - 1, +d[2]); }
-  function keyOf(time) { return new Date(time).toISOString().slice(0, 10); }
-  function dayLabel(key) {
-    return new Intl.DateTimeFormat("en-US", { month: "short", day: "numeric", year: "numeric", timeZone: "UTC" })
-      .format(new Date(keyTime(key)));
+  function keyTime(key) { var d = key.split("-"); return Date.UTC(+d[0], d[1] - 1, +(d[2] || 1)); }
+  function groupLabel(key, unit) {
+    var options = unit === "month" ? { month: "long", year: "numeric" } : { month: "short", day: "numeric", year: "numeric" };
+    options.timeZone = "UTC";
+    return new Intl.DateTimeFormat("en-US", options).format(new Date(keyTime(key)));
   }
-  var groups = Array.prototype.slice.call(document.querySelectorAll("[data-day-groups]")).map(function (box) {
-    var days = Array.prototype.slice.call(box.querySelectorAll("section[data-day]"));
+  // The keys to show, newest first. Days: as many as the page shows, ending on the
+  // reader's today; months: those of the page. Both stretched to keep every item.
+  function keys(group, byKey) {
+    var unit = group.unit, found = Object.keys(byKey), out = [];
+    if (unit === "month") {
+      var all = group.sections.map(function (s) { return s.getAttribute("data-group"); }).concat(found);
+      var months = all.map(function (k) { var d = k.split("-"); return +d[0] * 12 + (d[1] - 1); });
+      for (var m = Math.max.apply(null, months); m >= Math.min.apply(null, months); m--) {
+        var month = m % 12 + 1;
+        out.push(Math.floor(m / 12) + "-" + (month < 10 ? "0" : "") + month);
+      }
+      return out;
+    }
+    var today = keyIn(new Date(), "day");
+    var first = keyTime(today) - (group.sections.length - 1) * DAY;
+    found.forEach(function (k) { first = Math.min(first, keyTime(k)); });
+    for (var t = keyTime(today); t >= first; t -= DAY) out.push(new Date(t).toISOString().slice(0, 10));
+    return out;
+  }
+  // A section as the server writes it (templates/status/index.html, history.html).
+  function section(unit, key, items) {
+    var el = document.createElement("section"), title, empty;
+    el.setAttribute("data-group", key);
+    if (unit === "month") {
+      el.className = "month";
+      el.setAttribute("aria-labelledby", "month-local-" + key);
+      title = document.createElement("h2");
+      title.className = "month-title";
+      title.id = "month-local-" + key;
+    } else {
+      el.className = "day";
+      el.setAttribute("aria-label", groupLabel(key, unit));
+      title = document.createElement("h3");
+      title.className = "day-title";
+    }
+    title.textContent = groupLabel(key, unit);
+    el.appendChild(title);
+    if (items.length && unit === "month") {
+      var list = document.createElement("ul");
+      list.className = "card history-list";
+      list.setAttribute("role", "list");
+      items.forEach(function (item) { list.appendChild(item); });
+      el.appendChild(list);
+    } else if (items.length) {
+      items.forEach(function (item) { el.appendChild(item); });
+    } else {
+      empty = document.createElement("p");
+      if (unit === "month") {
+        empty.className = "card empty";
+        empty.textContent = "No incidents reported this month.";
+      } else {
+        empty.className = "muted";
+        empty.textContent = "No incidents reported" + (key === keyIn(new Date(), "day") ? " today." : ".");
+      }
+      el.appendChild(empty);
+    }
+    return el;
+  }
+  var groups = Array.prototype.slice.call(document.querySelectorAll("[data-group-by]")).map(function (box) {
+    var sections = Array.prototype.slice.call(box.querySelectorAll("section[data-group]"));
     var items = [];
-    days.forEach(function (day) {
-      day.querySelectorAll("article[data-at]").forEach(function (item) { items.push({ el: item, home: day }); });
+    sections.forEach(function (s) {
+      s.querySelectorAll("[data-at]").forEach(function (el) { items.push({ el: el, home: el.parentNode }); });
     });
-    return { box: box, days: days, items: items, made: [] };
+    return { unit: box.getAttribute("data-group-by"), sections: sections, items: items, made: [] };
   });
-  // The same number of days as the page shows, ending on the reader's today, stretched
-  // to keep every item; each heading and "No incidents reported" as the server writes them.
   function regroup(group, local) {
-    group.made.forEach(function (section) { section.remove(); });
+    group.made.forEach(function (s) { s.remove(); });
     group.made = [];
     group.items.forEach(function (item) { item.home.appendChild(item.el); });
-    group.days.forEach(function (day) { day.hidden = local; });
-    if (!local || !group.days.length) return;
-    var today = dayKey(new Date());
-    var first = keyTime(today) - (group.days.length - 1) * DAY;
-    var byDay = {};
+    group.sections.forEach(function (s) { s.hidden = local; });
+    if (!local || !group.sections.length) return;
+    var byKey = {};
     group.items.forEach(function (item) {
-      var key = dayKey(new Date(item.el.getAttribute("data-at")));
-      first = Math.min(first, keyTime(key));
-      (byDay[key] = byDay[key] || []).push(item.el);
+      var key = keyIn(new Date(item.el.getAttribute("data-at")), group.unit);
+      (byKey[key] = byKey[key] || []).push(item.el);
     });
-    var after = group.days[group.days.length - 1].nextSibling;
-    for (var t = keyTime(today); t >= first; t -= DAY) {
-      var key = keyOf(t);
-      var section = document.createElement("section");
-      section.className = "day";
-      section.setAttribute("data-day", key);
-      section.setAttribute("aria-label", dayLabel(key));
-      var title = document.createElement("h3");
-      title.className = "day-title";
-      title.textContent = dayLabel(key);
-      section.appendChild(title);
-      (byDay[key] || []).forEach(function (el) { section.appendChild(el); });
-      if (!byDay[key]) {
-        var note = document.createElement("p");
-        note.className = "muted";
-        note.textContent = "No incidents reported" + (key === today ? " today." : ".");
-        section.appendChild(note);
-      }
-      group.box.insertBefore(section, after);
-      group.made.push(section);
-    }
+    var last = group.sections[group.sections.length - 1];
+    keys(group, byKey).forEach(function (key) {
+      var made = section(group.unit, key, byKey[key] || []);
+      last.parentNode.insertBefore(made, group.made.length ? group.made[group.made.length - 1].nextSibling : last.nextSibling);
+      group.made.push(made);
+    });
   }
 
   function apply(local) {
