@@ -1,7 +1,7 @@
 """Accessibility by test: the real axe-core engine (npm's ``axe-core``, injected into the
 page) finds no violation on the pages readers and operators use during an outage, in light
 and in dark mode. Every rule axe runs by default counts, the contrast of every colour
-included. Screenshots of the status, incident and uptime pages land in
+included. Screenshots of the status, incident, uptime and admin incident pages land in
 test-artifacts/screenshots/ for a person to check.
 """
 
@@ -152,7 +152,7 @@ def test_pages_have_no_axe_violations_in_light_and_dark_mode(live_server, outage
                     for line in axe_violations(page, source)
                 ]
                 page.get_by_role("button", name="Show the page's time zone").click()
-            if name in ("status", "incident", "uptime"):
+            if name in ("status", "incident", "uptime", "admin-incident"):
                 shoot(page, f"a11y-{name}-{scheme}")
     context.close()
     assert not found, f"{len(found)} axe violations:\n" + "\n".join(found)
