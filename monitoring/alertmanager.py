@@ -154,7 +154,8 @@ class _Run:
             self.notes.append(f"{unmapped} alert(s) without a {COMPONENT_LABEL} label: skipped.")
         before = {c.pk: c.status for c in self.touched}
         origin = self._origin()
-        if self._wants_incident(mapped):
+        has_incident = group.incident is not None and not group.incident.is_closed
+        if has_incident or self._wants_incident(mapped):
             self._follow_incident(group, origin)
         results = [
             services.apply(component, origin) for component in sorted(self.touched, key=page_key)
