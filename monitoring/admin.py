@@ -231,11 +231,12 @@ class MonitoredComponentAdmin(ComponentAdmin):
     nothing of monitoring, so we register it again, as ``incidents`` does for the
     history)."""
 
-    readonly_fields = [*ComponentAdmin.readonly_fields, "automation"]
-    fieldsets = [*ComponentAdmin.fieldsets, ("Automation", {"fields": ["automation"]})]
+    # Not "automation": that is the reverse relation's name, which the admin would show.
+    readonly_fields = [*ComponentAdmin.readonly_fields, "monitoring"]
+    fieldsets = [*ComponentAdmin.fieldsets, ("Automation", {"fields": ["monitoring"]})]
 
     @admin.display(description="Monitoring")
-    def automation(self, component: Component) -> str:
+    def monitoring(self, component: Component) -> str:
         if component.pk is None:
             return "—"
         try:

@@ -95,3 +95,7 @@ def webhook(*alerts: dict, group: str = '{}:{alertname="HighErrorRate"}', **extr
         "alerts": list(alerts),
         **extra,
     }
+
+
+# The API's actors (anyone; Sam's alerting script) for the history tests.
+from tests.api.conftest import anon, support_api  # noqa: E402, F401
