@@ -431,6 +431,7 @@ SPECTACULAR_SETTINGS = {
         "ComponentStatusEnum": "components.models.Component.Status",
         "IncidentStatusEnum": "incidents.models.Incident.Status",
         "IncidentImpactEnum": "incidents.models.Incident.Impact",
+        "AlertStateEnum": "monitoring.api.serializers.STATES",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

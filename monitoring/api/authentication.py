@@ -1,6 +1,8 @@
 """``Authorization: Bearer <key>`` with an integration token, per kind of integration."""
 
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.openapi import AutoSchema
 from rest_framework import authentication, exceptions
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -55,3 +57,25 @@ class HasIntegrationToken(BasePermission):
 
     def has_permission(self, request: Request, view: APIView) -> bool:
         return isinstance(request.auth, IntegrationToken)
+
+
+class AlertmanagerTokenScheme(OpenApiAuthenticationExtension):
+    """How the schema describes integration tokens (one scheme per kind)."""
+
+    target_class = "monitoring.api.authentication.AlertmanagerAuthentication"
+    name = "alertmanagerToken"
+    kind = "an Alertmanager"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": f"The token of {self.kind} integration (Automation in the admin, "
+            "or `manage.py createintegration`); it opens only this endpoint.",
+        }
+
+
+class HeartbeatTokenScheme(AlertmanagerTokenScheme):
+    target_class = "monitoring.api.authentication.HeartbeatAuthentication"
+    name = "heartbeatToken"
+    kind = "a heartbeat"

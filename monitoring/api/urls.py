@@ -1,16 +1,16 @@
-from django.urls import re_path
+from django.urls import path
 
 from monitoring.api.views import AlertmanagerWebhookView, HeartbeatView
 
-# Without a trailing slash, as monitoring tools are usually configured (one also works).
+# Without a trailing slash, as monitoring tools are usually configured.
 urlpatterns = [
-    re_path(
-        r"^integrations/alertmanager/?$",
+    path(
+        "integrations/alertmanager",
         AlertmanagerWebhookView.as_view(),
         name="integrations-alertmanager",
     ),
-    re_path(
-        r"^components/(?P<code>[^/]+)/heartbeat/?$",
+    path(
+        "components/<str:code>/heartbeat",
         HeartbeatView.as_view(),
         name="components-heartbeat",
     ),

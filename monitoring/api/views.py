@@ -27,14 +27,17 @@ from monitoring.api.authentication import (
 from monitoring.api.serializers import PayloadSerializer, WebhookSerializer
 from monitoring.models import IntegrationToken, Payload
 from statusportal.api.fields import code_hint
+from statusportal.api.schema import ERROR, FIELD_ERRORS
 
 TRANSIENT = (OperationalError, InterfaceError)
 ERRORS = {
-    400: OpenApiResponse(description="Malformed, or names an unknown component or status."),
-    401: OpenApiResponse(description="No token, an unknown one, or a revoked one."),
-    403: OpenApiResponse(description="An API token, or the token of another integration."),
-    503: OpenApiResponse(description="A transient fault: send it again."),
+    400: OpenApiResponse(FIELD_ERRORS, description="Malformed, or names an unknown component."),
+    401: OpenApiResponse(ERROR, description="No token, an unknown one, or a revoked one."),
+    403: OpenApiResponse(ERROR, description="An API token, or the token of another integration."),
+    503: OpenApiResponse(ERROR, description="A transient fault: send it again."),
 }
+NO_COMPONENT = OpenApiResponse(ERROR, description="No component has this code.")
+NO_HEARTBEAT = OpenApiResponse(FIELD_ERRORS, description="The component expects no heartbeat.")
 
 
 def _token(request: Request) -> IntegrationToken:
@@ -53,6 +56,7 @@ def _transient() -> Response:
 class AlertmanagerWebhookView(APIView):
     authentication_classes = [AlertmanagerAuthentication]
     permission_classes = [HasIntegrationToken]
+    idempotency_key = False  # idempotent by itself (repeats change nothing)
 
     @extend_schema(
         request=WebhookSerializer,
@@ -84,6 +88,7 @@ class AlertmanagerWebhookView(APIView):
 class HeartbeatView(APIView):
     authentication_classes = [HeartbeatAuthentication]
     permission_classes = [HasIntegrationToken]
+    idempotency_key = False  # a repeated heartbeat changes nothing
 
     @extend_schema(
         request=None,
@@ -95,9 +100,7 @@ class HeartbeatView(APIView):
             ),
             OpenApiParameter("error", OpenApiTypes.STR, description="What failed."),
         ],
-        responses={200: PayloadSerializer, 404: OpenApiResponse(description="No such component."),
-                   409: OpenApiResponse(description="The component expects no heartbeat."),
-                   **ERRORS},
+        responses={200: PayloadSerializer, 404: NO_COMPONENT, 409: NO_HEARTBEAT, **ERRORS},
         summary="Heartbeat",
         operation_id="components_heartbeat",
     )  # fmt: skip
