@@ -15,6 +15,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
 from components.models import Component
@@ -30,6 +31,10 @@ from statusportal.api.fields import code_hint
 from statusportal.api.schema import ERROR, FIELD_ERRORS
 
 TRANSIENT = (OperationalError, InterfaceError)
+# An integration is not counted against the per-address limits of anonymous readers: a
+# busy Alertmanager or many cron jobs behind one address would be refused, and
+# Alertmanager drops a 429 (it retries only 5xx). Only a valid token gets this far.
+NO_THROTTLE: list[type[BaseThrottle]] = []
 ERRORS = {
     400: OpenApiResponse(FIELD_ERRORS, description="Malformed, or names an unknown component."),
     401: OpenApiResponse(ERROR, description="No token, an unknown one, or a revoked one."),
@@ -56,6 +61,7 @@ def _transient() -> Response:
 class AlertmanagerWebhookView(APIView):
     authentication_classes = [AlertmanagerAuthentication]
     permission_classes = [HasIntegrationToken]
+    throttle_classes = NO_THROTTLE
     idempotency_key = False  # idempotent by itself (repeats change nothing)
 
     @extend_schema(
@@ -88,6 +94,7 @@ class AlertmanagerWebhookView(APIView):
 class HeartbeatView(APIView):
     authentication_classes = [HeartbeatAuthentication]
     permission_classes = [HasIntegrationToken]
+    throttle_classes = NO_THROTTLE
     idempotency_key = False  # a repeated heartbeat changes nothing
 
     @extend_schema(
