@@ -9,11 +9,12 @@ and ``statusportal_status`` (default ``major_outage``). An annotation
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from components.models import ChangeSource, Component, Origin, page_key
 from incidents import services as incident_services
@@ -35,6 +36,8 @@ DEFAULT_STATUS = Component.Status.MAJOR_OUTAGE
 YES = {"true", "yes", "1", "on"}
 # Alerts described in a history row's detail (a group may hold hundreds).
 DETAIL_ALERTS = 20
+# A resolved alert is remembered this long (to ignore its late deliveries), then dropped.
+RESOLVED_KEPT = timedelta(days=7)
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,11 @@ def receive(integration: Integration, webhook: Webhook, body: Any) -> Payload:
         payload = Payload.objects.create(
             integration=integration, outcome=Payload.Outcome.UNCHANGED, body=body
         )
-        return _Run(integration, webhook, payload).run(mapped, unmapped, body)
+        done = _Run(integration, webhook, payload).run(mapped, unmapped, body)
+        Alert.objects.filter(
+            integration=integration, firing=False, updated_at__lt=timezone.now() - RESOLVED_KEPT
+        ).delete()
+        return done
 
 
 class _Run:

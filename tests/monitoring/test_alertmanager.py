@@ -6,6 +6,7 @@ from datetime import timedelta
 import psycopg
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from components.models import ChangeSource, Component, ComponentStatusChange
 from incidents import services as incident_services
@@ -14,6 +15,7 @@ from monitoring import tokens
 from monitoring.models import Alert, ComponentAutomation, Integration, Payload
 from subscriptions.models import NotificationEvent
 from tests.monitoring.conftest import ALERTMANAGER_URL, T0, alert, bearer, webhook
+from tests.services import missing
 
 CS = Component.Status
 
@@ -312,7 +314,7 @@ def test_a_lock_held_too_long_is_a_503_that_alertmanager_retries(settings, rest)
     # webhook gives up after its lock timeout.
     settings.MONITORING_LOCK_TIMEOUT_MS = 200
     if connection.vendor != "postgresql":
-        pytest.skip("lock timeouts are PostgreSQL's")
+        missing("the lock timeout test needs PostgreSQL (set DATABASE_URL)")
     integration = Integration.objects.create(kind="alertmanager", name="am")
     _, key = tokens.create_token(integration, "t")
     params = connection.get_connection_params()
@@ -328,3 +330,11 @@ def test_a_lock_held_too_long_is_a_503_that_alertmanager_retries(settings, rest)
     response = bearer(key).post(ALERTMANAGER_URL, webhook(alert(rest)), format="json")
     assert response.status_code == 200
     assert status_of(rest) == CS.MAJOR_OUTAGE
+
+
+def test_resolved_alerts_are_forgotten_after_a_week(alertmanager, rest):
+    post(alertmanager, webhook(alert(rest, fingerprint="old")))
+    post(alertmanager, webhook(alert(rest, fingerprint="old", status="resolved")))
+    Alert.objects.update(updated_at=timezone.now() - timedelta(days=8))
+    post(alertmanager, webhook(alert(rest, fingerprint="new")))
+    assert list(Alert.objects.values_list("fingerprint", flat=True)) == ["new"]
