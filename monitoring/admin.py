@@ -16,6 +16,7 @@ from components.admin import ComponentAdmin
 from components.models import Component
 from monitoring import tokens
 from monitoring.models import (
+    Alert,
     Automation,
     ComponentAutomation,
     Integration,
@@ -157,7 +158,8 @@ class PayloadAdmin(admin.ModelAdmin):
 @admin.register(Automation)
 class AutomationAdmin(admin.ModelAdmin):
     """The "Automation" page: integrations with their tokens, the components monitoring
-    may not move or that expect heartbeats, the latest payloads and the latest errors."""
+    may not move or that expect heartbeats, the alerts firing now, the latest payloads
+    and the latest errors."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -182,11 +184,12 @@ class AutomationAdmin(admin.ModelAdmin):
             "automations": ComponentAutomation.objects.select_related("component")
             .filter(Q(enabled=False) | Q(heartbeat_window__isnull=False))
             .order_by("component__name"),
+            "firing": Alert.objects.filter(firing=True)
+            .select_related("integration")
+            .prefetch_related("components")
+            .order_by("name", "fingerprint")[:LATEST_PAYLOADS],
             "payloads": payloads[:LATEST_PAYLOADS],
             "errors": payloads.filter(outcome=Payload.Outcome.REJECTED)[:LATEST_ERRORS],
-            "failing": ComponentAutomation.objects.filter(
-                heartbeat_window__isnull=False, heartbeat_failing=True
-            ).count(),
         }
         return TemplateResponse(request, "admin/monitoring/automation.html", context)
 

@@ -81,7 +81,7 @@ def _map(webhook: Webhook) -> tuple[list[_Mapped], int]:
     name none. Refuses (``ValidationError``) an unknown component code or status, before
     anything is written."""
     wanted = {code for alert in webhook.alerts for code in _codes(alert)}
-    found = {c.code: c for c in Component.objects.filter(code__in=wanted)}
+    found = {c.code: c for c in Component.objects.filter(code__in=wanted).select_related("group")}
     unknown = sorted(wanted - set(found))
     if unknown:
         raise ValidationError(
@@ -188,7 +188,7 @@ class _Run:
                 received.starts_at == alert.starts_at and received.firing and not alert.firing
             )
             if late:
-                self.notes.append(f"{label}: late delivery (already known resolved), ignored.")
+                self.notes.append(f"{label}: late delivery (an older episode), ignored.")
                 return
             repeat = (
                 received.starts_at == alert.starts_at

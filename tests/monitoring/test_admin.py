@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from components.models import ChangeSource, Component
+from monitoring import tokens
 from monitoring.models import ComponentAutomation, Integration, IntegrationToken, Payload
 from tests.monitoring.conftest import ALERTMANAGER_URL, alert, bearer, webhook
 
@@ -79,6 +80,7 @@ def test_the_automation_page_lists_integrations_tokens_payloads_and_errors(
     assert "REST API (" in page and "Major outage" in page  # what the first payload did
     assert "Latest errors" in page and "nosuchcode00" in page
     assert "0:05:00" in page  # REST API's heartbeat window
+    assert "Alerts firing now" in page and "HighErrorRate" in page
     assert Payload.objects.count() == 2
 
 
@@ -137,3 +139,20 @@ def test_payloads_cannot_be_edited(owner, alertmanager, rest):
     assert owner.get(url).status_code == 200
     assert owner.post(url, {"summary": "nothing"}).status_code == 403
     assert Integration.objects.get().payloads.get().summary == payload.summary
+
+
+@pytest.mark.parametrize("size", [1, 8])
+def test_the_automation_page_costs_the_same_whatever_it_lists(
+    owner, rest, size, django_assert_max_num_queries
+):
+    for n in range(size):
+        integration = Integration.objects.create(kind="alertmanager", name=f"am-{n}")
+        _, key = tokens.create_token(integration, "t")
+        bearer(key).post(
+            ALERTMANAGER_URL,
+            webhook(alert(rest, fingerprint=f"f{n}"), group=f"g{n}"),
+            format="json",
+        )
+        ComponentAutomation.objects.get_or_create(component=rest, enabled=True)
+    with django_assert_max_num_queries(14):
+        assert owner.get(reverse("admin:monitoring_automation_changelist")).status_code == 200
