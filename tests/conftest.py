@@ -13,8 +13,8 @@ from hypothesis import settings as hypothesis_settings
 from components.models import Component, ComponentGroup
 from incidents import services
 from incidents.models import Incident
-from statusportal import pagecache, ratelimit, revision
-from statusportal.roles import SUPPORT_STAFF, sync_support_staff_group
+from statusportal import pagecache, ratelimit, revision, roles
+from statusportal.roles import SUPPORT_STAFF
 
 # Hypothesis profiles (tests/hostile/test_renders_everywhere.py). "ci": a fixed seed and
 # enough examples to matter within a minute; "long": a local run with many more (README,
@@ -90,7 +90,9 @@ def support_user(django_user_model):
     )
     # The group comes from a data migration; a transactional test before this one may
     # have flushed it (pytest-django flushes every table), so make it again if needed.
-    user.groups.add(Group.objects.filter(name=SUPPORT_STAFF).first() or sync_support_staff_group())
+    user.groups.add(
+        Group.objects.filter(name=SUPPORT_STAFF).first() or roles.sync_support_staff_group()
+    )
     return user
 
 
