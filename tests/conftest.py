@@ -13,7 +13,7 @@ from hypothesis import settings as hypothesis_settings
 from components.models import Component, ComponentGroup
 from incidents import services
 from incidents.models import Incident
-from statusportal import pagecache, ratelimit, revision, roles
+from statusportal import pagecache, ratelimit, revision
 from statusportal.roles import SUPPORT_STAFF
 
 # Hypothesis profiles (tests/hostile/test_renders_everywhere.py). "ci": a fixed seed and
@@ -88,11 +88,7 @@ def support_user(django_user_model):
     user = django_user_model.objects.create_user(
         "sam", "sam@example.com", "correct horse battery staple", is_staff=True
     )
-    # The group comes from a data migration; a transactional test before this one may
-    # have flushed it (pytest-django flushes every table), so make it again if needed.
-    user.groups.add(
-        Group.objects.filter(name=SUPPORT_STAFF).first() or roles.sync_support_staff_group()
-    )
+    user.groups.add(Group.objects.get(name=SUPPORT_STAFF))
     return user
 
 
