@@ -73,6 +73,16 @@ urlpatterns = [
     route("pages/{page_id}/incident_templates", incidents.TemplateList, "templates"),
     route("pages/{page_id}/subscribers", subscribers.SubscriberList, "subscribers"),
     route("pages/{page_id}/subscribers/count", subscribers.SubscriberCount, "subscriber-count"),
+    route(
+        "pages/{page_id}/subscribers/unsubscribed",
+        subscribers.UnsubscribedList,
+        "unsubscribed-subscribers",
+    ),
+    # Bulk and SMS actions of Statuspage: not a subscriber id.
+    re_path(
+        r"^pages/[^/]+/subscribers/(histogram_by_state|resend_confirmation|reactivate|unsubscribe)",
+        pages.not_supported,
+    ),
     route("pages/{page_id}/subscribers/{code}", subscribers.SubscriberDetail, "subscriber"),
     re_path(r"^.*$", pages.not_supported, name="not-supported"),
 ]

@@ -107,6 +107,16 @@ class SubscriberList(ManageView):
         return Response(shapes.subscriber(subscribe(data)), status=status.HTTP_201_CREATED)
 
 
+class UnsubscribedList(ManageView):
+    """Subscribers who left (``page``, ``per_page``)."""
+
+    model = Subscriber
+
+    def get(self, request: Request, page_id: str) -> Response:
+        found = subscribers().filter(state=State.UNSUBSCRIBED)
+        return Response([shapes.subscriber(s) for s in page_slice(request, found)])
+
+
 class SubscriberCount(ManageView):
     """How many subscribers, by type (only email exists here)."""
 
