@@ -1,7 +1,7 @@
 """What the manage API accepts inside its envelopes. They check the shape and the
 choices only; every rule is the services' (see docs/architecture.md, "The manage API")."""
 
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 
 from django.utils import timezone
@@ -59,17 +59,15 @@ class FlexibleTimeField(serializers.Field):  # type: ignore[type-arg]
     def to_internal_value(self, data: Any) -> datetime:
         text = str(data).strip()
         try:
-            moment = parse_datetime(text)
-            day = parse_date(text) if moment is None else None
+            day = parse_date(text)
+            moment = parse_datetime(text) if day is None else None
         except ValueError:
             self.fail("invalid")
-        if moment is not None:
-            if timezone.is_naive(moment):
-                self.fail("invalid")
-            return moment
-        if isinstance(day, date):
+        if day is not None:
             return datetime.combine(day, time.min, tzinfo=UTC)
-        self.fail("invalid")
+        if moment is None or timezone.is_naive(moment):
+            self.fail("invalid")
+        return moment
 
     def to_representation(self, value: Any) -> Any:
         return value

@@ -28,6 +28,7 @@ from manageapi.serializers import (
     TemplateInput,
     valid,
 )
+from statusportal import limits
 from statusportal.api.permissions import acting_user
 
 Status = Incident.Status
@@ -123,6 +124,8 @@ class IncidentList(ManageView):
         """A past incident (Statuspage's "backfilled"): one closing update at
         ``backfill_date``, written by ``incidents.backfill``; nobody is notified."""
         closing = Status.COMPLETED if kind == Incident.Kind.MAINTENANCE else Status.RESOLVED
+        happened = data.get("backfill_date") or timezone.now()
+        limits.check_time("backfill_date", happened)
         incident = backfill_incident(
             name=data["name"],
             kind=kind,
@@ -130,7 +133,7 @@ class IncidentList(ManageView):
                 Step(
                     status=closing,
                     body=data.get("body") or default_body(closing),
-                    display_at=data.get("backfill_date") or timezone.now(),
+                    display_at=happened,
                     components=changes,
                 )
             ],

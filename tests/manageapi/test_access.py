@@ -59,7 +59,9 @@ def test_a_revoked_key_is_refused(admin_user):
 
 
 def test_another_page_id_is_a_404_and_writes_nothing(manage):
-    response = manage.send("POST", "/v1/pages/zzzzzzzzzzzz/components", {"component": {"name": "X"}})
+    response = manage.send(
+        "POST", "/v1/pages/zzzzzzzzzzzz/components", {"component": {"name": "X"}}
+    )
     assert response.status_code == 404
     assert page_id() in response.json()["message"]
     assert not Component.objects.exists()
@@ -77,7 +79,9 @@ def test_a_key_without_the_permission_is_a_403_and_writes_nothing(outsider, rest
     _, key = create_token(outsider, "curious")
     client = ManageClient(key)
     assert client.get(url("/components")).status_code == 403
-    response = client.send("PATCH", url(f"/components/{rest.code}"), {"component": {"status": "major_outage"}})
+    response = client.send(
+        "PATCH", url(f"/components/{rest.code}"), {"component": {"status": "major_outage"}}
+    )
     assert response.status_code == 403
     rest.refresh_from_db()
     assert rest.status == "operational"
@@ -166,7 +170,9 @@ def test_organization_endpoints_are_not_supported(manage):
 
 def test_an_unknown_status_is_a_422_and_nothing_changes(manage, rest):
     before = ComponentStatusChange.objects.count()
-    response = manage.send("PATCH", url(f"/components/{rest.code}"), {"component": {"status": "on_fire"}})
+    response = manage.send(
+        "PATCH", url(f"/components/{rest.code}"), {"component": {"status": "on_fire"}}
+    )
     assert response.status_code == 422
     assert "status" in response.json()["errors"]
     assert ComponentStatusChange.objects.count() == before
