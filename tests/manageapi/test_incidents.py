@@ -264,6 +264,19 @@ def test_an_update_cannot_be_moved_past_its_neighbour(manage, open_incident):
     assert first.display_at < timezone.now() - timedelta(hours=1)
 
 
+@pytest.mark.parametrize("when", ["2024-01-01T12:99:00Z", "2024-01-01T12:00:00", "soon"])
+def test_a_malformed_update_time_is_a_422(manage, open_incident, when):
+    incident = open_incident()
+    update = incident.updates.get()
+    response = manage.send(
+        "PATCH",
+        url(f"/incidents/{incident.code}/incident_updates/{update.code}"),
+        {"incident_update": {"display_at": when}},
+    )
+    assert response.status_code == 422
+    assert "display_at" in response.json()["errors"]
+
+
 def test_the_postmortem_lifecycle(manage, open_incident, mailoutbox):
     incident = open_incident(status="resolved")
     path = url(f"/incidents/{incident.code}/postmortem")
