@@ -103,6 +103,8 @@ class ManageView(APIView):
     permission_classes = [HasModelPermission]
     parser_classes = [BoundedJSONParser, FormParser]
     renderer_classes = [JSONRenderer]
+    # Not in /api/v1's OpenAPI schema: Statuspage's own description documents these.
+    schema = None
     model: type[models.Model]
 
     def get_exception_handler(self) -> Callable[[Exception, dict[str, Any]], Response | None]:

@@ -4,6 +4,8 @@ each goes through ``incidents.services``, and a refusal writes nothing."""
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from components.models import ChangeSource, ComponentStatusChange
@@ -353,3 +355,20 @@ def test_updates_of_unknown_incidents_are_404(manage, open_incident):
     )
     other.refresh_from_db()
     assert other.body == "We are looking into it."
+
+
+def _queries_of(manage, path):
+    with CaptureQueriesContext(connection) as queries:
+        assert manage.get(path).status_code == 200
+    return len(queries)
+
+
+def test_lists_cost_a_fixed_number_of_queries(manage, open_incident, rest):
+    open_incident()
+    manage.get(url())  # the key's last use is written once a minute: not in the count
+    few = [_queries_of(manage, url(p)) for p in ("/incidents", "/components", "/component-groups")]
+    for n in range(4):
+        incident = open_incident(name=f"Incident {n}")
+        services.post_update(incident, status="resolved", body="Over.")
+    many = [_queries_of(manage, url(p)) for p in ("/incidents", "/components", "/component-groups")]
+    assert many == few

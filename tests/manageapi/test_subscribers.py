@@ -2,6 +2,8 @@
 ``subscriptions.services``."""
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from statusportal.mail import use_mail_server
 from subscriptions import services
@@ -138,3 +140,17 @@ def test_incident_subscribers(manage, open_incident, mailoutbox):
     assert response.json()["state"] == "unsubscribed"  # it followed nothing else
     assert manage.get(url(f"/incidents/{incident.code}/subscribers")).json() == []
     assert mailoutbox == []
+
+
+def test_the_subscriber_list_costs_a_fixed_number_of_queries(manage, rest, api_group):
+    def queries():
+        with CaptureQueriesContext(connection) as captured:
+            assert manage.get(url("/subscribers")).status_code == 200
+        return len(captured)
+
+    services.add_subscriber("a@example.com", components=[rest.code, api_group.code], confirmed=True)
+    manage.get(url())  # the key's last use is written once a minute: not in the count
+    few = queries()
+    for n in range(4):
+        services.add_subscriber(f"s{n}@example.com", components=[api_group.code], confirmed=True)
+    assert queries() == few
