@@ -222,6 +222,11 @@ class IncidentDetail(ManageView):
     def patch(self, request: Request, page_id: str, code: str) -> Response:
         incident = get_or_404(Incident.objects.all(), code, "incident")
         data = valid(IncidentChangeInput, unwrap(request, "incident"))
+        window = {"scheduled_for", "scheduled_until"} & set(data)
+        if window and not incident.is_maintenance:
+            raise exceptions.ValidationError(
+                {field: ["Only a maintenance has a scheduled window."] for field in window}
+            )
         details: list[str] = []
         for field in ("name", "impact_override", "scheduled_for", "scheduled_until"):
             if field in data:

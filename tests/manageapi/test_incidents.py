@@ -182,6 +182,37 @@ def test_patching_only_the_name_posts_no_update(manage, open_incident):
     assert incident.updates.count() == 1
 
 
+def test_an_incident_has_no_window_and_a_maintenance_moves_its_own(
+    manage, open_incident, open_maintenance
+):
+    incident = open_incident()
+    later = (timezone.now() + timedelta(days=2)).isoformat()
+    response = manage.send(
+        "PATCH", url(f"/incidents/{incident.code}"), {"incident": {"scheduled_for": later}}
+    )
+    assert response.status_code == 422
+    incident.refresh_from_db()
+    assert incident.scheduled_for is None
+    maintenance = open_maintenance()
+    until = (timezone.now() + timedelta(days=2, hours=3)).isoformat()
+    response = manage.send(
+        "PATCH",
+        url(f"/incidents/{maintenance.code}"),
+        {"incident": {"scheduled_for": later, "scheduled_until": until}},
+    )
+    assert response.status_code == 200, response.json()
+    maintenance.refresh_from_db()
+    assert maintenance.scheduled_for.isoformat()[:16] == later[:16]
+    response = manage.send(
+        "PATCH",
+        url(f"/incidents/{maintenance.code}"),
+        {"incident": {"scheduled_until": "2000-01-01T00:00:00Z"}},
+    )
+    assert response.status_code == 422
+    maintenance.refresh_from_db()
+    assert maintenance.scheduled_until.isoformat()[:16] == until[:16]
+
+
 def test_a_refused_update_changes_nothing(manage, open_incident):
     incident = open_incident()
     response = manage.send(
