@@ -6,7 +6,10 @@ from django.views import View
 
 from manageapi.views import components, incidents, pages, subscribers
 
-ID = r"[^/]+?"  # lazy: a trailing ".json" is the suffix, not part of the id
+# Ids are codes (letters and digits; Statuspage's too) or a page id (STATUSPAGE_PAGE_ID
+# allows "-" and "_"); lazy, so that a trailing ".json" is the suffix. Anything else (a
+# NUL the database cannot compare) never reaches a view: it is a 404.
+ID = r"[A-Za-z0-9_-]+?"
 
 
 def route(pattern: str, view: type[View], name: str) -> URLPattern:

@@ -201,3 +201,25 @@ def test_groups_list(manage, api_group, rest, graphql):
     assert groups[0]["id"] == api_group.code
     assert groups[0]["components"] == [rest.code, graphql.code]
     assert ComponentGroup.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/components/%00",
+        "/incidents/a%00b",
+        "/subscribers/%00",
+        "/component-groups/%00/uptime",
+        "/incidents/x/incident_updates/%00",
+        "/components/%ED%A0%80",
+    ],
+)
+def test_an_id_that_cannot_be_a_code_is_a_404(manage, path):
+    response = manage.get(url(path))
+    assert response.status_code == 404
+
+
+def test_the_page_settings_cannot_be_changed_here(manage):
+    response = manage.send("PATCH", url(), {"page": {"name": "Other"}})
+    assert response.status_code == 405
+    assert response.json()["message"]
