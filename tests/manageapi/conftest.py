@@ -176,8 +176,9 @@ def anonymous_manage(db):
 @pytest.fixture
 def validated_requests(monkeypatch):
     """Every response ``requests`` gets from a ``/v1`` path (the real PyPI client uses
-    ``requests``) is validated too."""
+    ``requests``) is validated too; the fixture is the list of what was checked."""
     original = requests.Session.send
+    checked: list[str] = []
 
     def send(self: requests.Session, prepared: requests.PreparedRequest, **kwargs: Any) -> Any:
         response = original(self, prepared, **kwargs)
@@ -190,7 +191,8 @@ def validated_requests(monkeypatch):
                 response.content,
                 response.headers.get("Content-Type"),
             )
+            checked.append(f"{prepared.method} {path} {response.status_code}")
         return response
 
     monkeypatch.setattr(requests.Session, "send", send)
-    return check_response
+    return checked

@@ -119,6 +119,8 @@ def test_the_statuspage_python_client_runs_an_incident_on_our_server(
     assert client.component_groups.delete(group.id) == 200
     assert not ComponentGroup.objects.exists()
     assert Component.objects.get(code=api.id).group is None
+    # Every one of the client's requests was answered as the description says.
+    assert len(validated_requests) == 17, validated_requests
 
 
 # The operations of the description that statusportal implements (the rest answer a
