@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["statusportal", "components", "incidents", "subscriptions", "monitoring", "demo"]
+PACKAGES = [
+    "statusportal",
+    "components",
+    "incidents",
+    "subscriptions",
+    "monitoring",
+    "manageapi",
+    "demo",
+]
 
 
 def project_modules() -> list[Path]:
