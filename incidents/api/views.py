@@ -24,6 +24,7 @@ from incidents.api.serializers import (
     UpdateCreateSerializer,
 )
 from incidents.models import Incident
+from statusportal.api.cache import CachedReadsMixin
 from statusportal.api.idempotency import idempotent
 from statusportal.api.pagination import IncidentCursorPagination
 from statusportal.api.permissions import acting_user
@@ -37,7 +38,10 @@ def incidents_with_details() -> QuerySet[Incident]:
 
 
 class _IncidentBase(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Incident]
+    CachedReadsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[Incident],
 ):
     queryset = incidents_with_details()
     serializer_class = IncidentSerializer
