@@ -47,7 +47,7 @@ OWN_HEADERS = frozenset(
 
 # (id of the view's CacheSpec, kind of answer) → the headers the stack adds to it.
 _learned: dict[tuple[int, tuple[int, bool, bool, bool]], dict[str, str]] = {}
-# A bound well above views × kinds of answer, in case views are made at run time.
+# A bound well above views times kinds of answer, in case views are made at run time.
 MAX_LEARNED = 1000
 
 

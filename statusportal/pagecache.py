@@ -375,17 +375,18 @@ class CacheSpec:
             return None
         return _stored_response(found.stored, wants_gzip=wants_gzip(request), headers=found.headers)
 
-    def store(self, found: Lookup, response: HttpResponse) -> None:
+    def store(self, found: Lookup, response: HttpResponse) -> dict:
         """Store a fresh rendering of the view."""
         content = response.content
-        found.stored = {
+        stored = found.stored = {
             "content": content,
             "gzip": gzip.compress(content, 6, mtime=0) if len(content) >= GZIP_MIN_BYTES else None,
             "status": response.status_code,
             "headers": {h: response[h] for h in KEPT_HEADERS if h in response},
         }
         # Bounded by the revision in the key; the timeout only frees memory.
-        _cache_set(found.key, found.stored, max(found.headers["s_maxage"], 60) * 10)
+        _cache_set(found.key, stored, max(found.headers["s_maxage"], 60) * 10)
+        return stored
 
 
 def wants_gzip(request: HttpRequest) -> bool:
@@ -414,11 +415,9 @@ def cached(view_func: Callable[..., HttpResponse], spec: CacheSpec) -> Callable[
                 response = response.render()
             if refused or response.status_code != 200 or response.streaming:
                 return response
-            spec.store(found, response)
+            stored = spec.store(found, response)
             request._page_cache_answered = "view"
-            return _stored_response(
-                found.stored, wants_gzip=wants_gzip(request), headers=found.headers
-            )
+            return _stored_response(stored, wants_gzip=wants_gzip(request), headers=found.headers)
         request._page_cache_answered = "cache"
         return response
 

@@ -36,7 +36,7 @@ def known_params(view_class: type[APIView]) -> tuple[str, ...]:
     if filterset_class is not None:
         names.update(filterset_class.base_filters)
     backends = getattr(view_class, "filter_backends", api_settings.DEFAULT_FILTER_BACKENDS)
-    if any(issubclass(backend, StrictOrderingFilter) for backend in backends):
+    if any(isinstance(b, type) and issubclass(b, StrictOrderingFilter) for b in backends):
         names.add(StrictOrderingFilter.ordering_param)
     pagination = getattr(view_class, "pagination_class", None)
     for attribute in ("page_query_param", "cursor_query_param", "page_size_query_param"):
@@ -76,7 +76,7 @@ class CachedReadsMixin:
     """List and detail reads of a viewset served through the page cache."""
 
     @classmethod
-    def as_view(cls, actions: dict[str, str] | None = None, **initkwargs: Any) -> Any:
+    def as_view(cls, actions: Any = None, **initkwargs: Any) -> Any:
         view: Callable[..., HttpResponse] = super().as_view(actions, **initkwargs)  # type: ignore[misc]
         if not actions or actions.get("get") not in READ_ACTIONS:
             return view
