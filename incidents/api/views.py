@@ -52,6 +52,14 @@ class _IncidentBase(
     action_permissions = {"post_update": ["incidents.add_incidentupdate"]}
     conflict_actions = {"post_update"}
 
+    def get_queryset(self) -> QuerySet[Incident]:
+        queryset = super().get_queryset()
+        if self.action == "list":
+            # A page's components and updates come as plain rows from its serializer
+            # (incident_representations), not as prefetched objects.
+            return queryset.prefetch_related(None)
+        return queryset
+
     def _respond(self, incident: Incident, code: int = status.HTTP_201_CREATED) -> Response:
         incident = incidents_with_details().get(pk=incident.pk)
         return Response(self.get_serializer(incident).data, status=code)
