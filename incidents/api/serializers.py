@@ -39,7 +39,7 @@ def incident_representations(incidents: list[Incident]) -> list[dict[str, Any]]:
     updates: dict[int, list[dict[str, Any]]] = defaultdict(list)
     update_rows = (
         IncidentUpdate.objects.filter(incident_id__in=ids)
-        .order_by(*[str(field) for field in IncidentUpdate._meta.ordering])
+        .order_by(*[str(field) for field in IncidentUpdate._meta.ordering or ()])
         .values_list("incident_id", *UPDATE_COLUMNS)
     )
     for incident_id, *row in update_rows:
