@@ -11,6 +11,7 @@ from django.urls import path
 
 from incidents import services
 from statusportal import frontcache, pagecache
+from statusportal.api import throttling
 from statusportal.pagecache import public_cache
 from statusportal.urls import urlpatterns as site_urlpatterns
 
@@ -101,8 +102,6 @@ def reads(incident):
 def no_throttles(monkeypatch):
     # The API throttles count every read, cached or not, in the counters' cache; here the
     # subject is the page cache alone.
-    from statusportal.api import throttling
-
     for throttle in (throttling.AnonRateThrottle, throttling.UserRateThrottle):
         monkeypatch.setattr(throttle, "THROTTLE_RATES", {"anon": None, "user": None})
 

@@ -9,6 +9,8 @@ import pytest
 from django.utils import timezone
 
 from incidents import services
+from incidents.api import views
+from incidents.api.views import IncidentViewSet
 from statusportal import pagecache
 from statusportal.api.cache import API_CACHE_CONTROL, known_params
 
@@ -21,8 +23,6 @@ def incident(open_incident):
 @pytest.fixture
 def renders(monkeypatch):
     """The incident list's renderings (its serializer runs only on a miss)."""
-    from incidents.api import views
-
     counts = {"list": 0}
     original = views.IncidentViewSet.list
 
@@ -138,8 +138,6 @@ def test_random_queries_cannot_push_out_the_pages(
 
 
 def test_the_query_names_are_the_views_own_sorted():
-    from incidents.api.views import IncidentViewSet
-
     names = known_params(IncidentViewSet)
     assert names == tuple(sorted(names))
     assert {"status", "kind", "q", "ordering", "cursor", "page_size", "format"} <= set(names)
