@@ -23,7 +23,15 @@ rendered from a parameter nobody else sent).
 
 A hit is served from a small in-process LRU (``process_cache``) before the shared cache:
 keys hold the revision, so nothing there is ever stale, and a hit then costs neither a
-database nor a cache round trip.
+database nor a cache round trip. Answers to a URL with a query string live only there, in
+their own bounded segment. The key also holds the scheme and host (absolute links).
+
+Each cached view carries its ``CacheSpec`` (``view.page_cache``), so that
+``statusportal.frontcache`` can answer a hit before the middleware stack runs; here, inside
+the stack, is where misses render and where requests that the front leaves alone are
+answered. A request with ``Authorization`` or a signed-in user's session never reads or
+fills the cache (``carries_credentials``, ``_signed_in``). ``statusportal.api.cache``
+puts the ``/api/v1`` reads through the same machinery.
 
 The cache is an optimisation only. A cache server that is down or hangs makes a lookup a
 logged miss (short socket timeouts in settings), and then the cache is left alone for
