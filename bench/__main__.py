@@ -37,6 +37,14 @@ PAGES = [  # (label, path; "{incident}" is the code of a resolved incident with 
     ("`/history/`", "/history/"),
     ("`/api/v2/summary.json`", "/api/v2/summary.json"),
     ("`/api/v1/incidents/?status=resolved`", "/api/v1/incidents/?status=resolved"),
+    (
+        "`/api/v1/incidents/?kind=maintenance&status=completed`",
+        "/api/v1/incidents/?kind=maintenance&status=completed",
+    ),
+    (
+        "`/api/v1/incidents/?has_postmortem=true&impact=major`",
+        "/api/v1/incidents/?has_postmortem=true&impact=major",
+    ),
 ]
 CONSTANT = "/bench/constant/"
 
@@ -148,6 +156,11 @@ def pages(code: str) -> list[tuple[str, str]]:
     return [(label, path.format(incident=code)) for label, path in PAGES]
 
 
+def is_api_v1(label: str) -> bool:
+    """/api/v1 reads have their own targets (issue 17): cached ≥ 0.8x, cold < 15 ms."""
+    return "/api/v1/" in label
+
+
 def cold_section(paths, runs: int, profile: bool) -> dict[str, measure.ColdResult]:
     results = {}
     for label, path in paths:
@@ -214,14 +227,20 @@ def growth(args, rows: list[Row]) -> None:
 def cold(args, rows: list[Row], code: str) -> None:
     results = cold_section(pages(code), max(args.runs, 5), args.profile)
     for label, r in results.items():
-        is_status = label.startswith("status page")
+        limit_ms = (
+            report.COLD_STATUS_MS
+            if label.startswith("status page")
+            else report.COLD_API_MS
+            if is_api_v1(label)
+            else None
+        )
         bad = f" (HTTP {r.status})" if r.status != 200 else ""
         rows.append(
             Row(
                 f"{label} cold, {args.incidents // 1000}k incidents",
                 f"{fmt_ms(r.ms)}, {r.queries} queries{bad}",
-                target=f"< {report.COLD_STATUS_MS:.0f} ms" if is_status else "—",
-                verdict=verdict(r.ms < report.COLD_STATUS_MS and not bad) if is_status else "",
+                target=f"< {limit_ms:.0f} ms" if limit_ms else "—",
+                verdict=verdict(r.ms < limit_ms and not bad) if limit_ms else "",
             )
         )
 
@@ -256,7 +275,12 @@ def load(args, rows: list[Row], stack: Stack, wrk: str, code: str) -> None:
         # ratios is steadier than a ratio of medians when the machine is shared.
         ratio = measure.median(p.rps / c.rps for p, c in zip(results, constant, strict=True))
         errors = f", {r.errors} errors" if r.errors else ""
-        ok = ratio >= report.CACHED_RATIO and r.p99_ms < report.CACHED_P99_MS and not r.errors
+        want_ratio, want_p99 = (
+            (report.CACHED_API_RATIO, report.CACHED_API_P99_MS)
+            if is_api_v1(label)
+            else (report.CACHED_RATIO, report.CACHED_P99_MS)
+        )
+        ok = ratio >= want_ratio and r.p99_ms < want_p99 and not r.errors
         # The target is for cached pages; an uncached endpoint is shown against the same
         # limit, for information.
         rows.append(
@@ -265,7 +289,7 @@ def load(args, rows: list[Row], stack: Stack, wrk: str, code: str) -> None:
                 f"{r.rps:.0f} req/s, p50 {fmt_ms(r.p50_ms)}, p99 {fmt_ms(r.p99_ms)}{errors}",
                 f"{limit.rps:.0f} req/s",
                 fmt_ratio(ratio),
-                f"≥ {report.CACHED_RATIO}x, p99 < {report.CACHED_P99_MS:.0f} ms"
+                f"≥ {want_ratio}x, p99 < {want_p99:.0f} ms"
                 if cached[label]
                 else "— (not a cached page)",
                 verdict(ok) if cached[label] else "",

@@ -29,7 +29,8 @@ class ApiErrorsAsJsonMiddleware:
     DRF answers its own errors in JSON, and ``handler400``/``handler500`` answer Django's
     (``statusportal.api.views``); what is left is HTML or empty bodies from Django's
     plumbing: a 405 from ``require_GET``, a CSRF 403, a 400 raised by middleware before any
-    view ran. This middleware, first in the list, rewrites those into
+    view ran. This middleware, first behind the page cache's front (which only ever
+    answers 200 or 304), rewrites those into
     ``{"detail": …, "code": …}`` with the same status and headers.
     """
 

@@ -23,7 +23,15 @@ rendered from a parameter nobody else sent).
 
 A hit is served from a small in-process LRU (``process_cache``) before the shared cache:
 keys hold the revision, so nothing there is ever stale, and a hit then costs neither a
-database nor a cache round trip.
+database nor a cache round trip. Answers to a URL with a query string live only there, in
+their own bounded segment. The key also holds the scheme and host (absolute links).
+
+Each cached view carries its ``CacheSpec`` (``view.page_cache``), so that
+``statusportal.frontcache`` can answer a hit before the middleware stack runs; here, inside
+the stack, is where misses render and where requests that the front leaves alone are
+answered. A request with ``Authorization`` or a signed-in user's session never reads or
+fills the cache (``carries_credentials``, ``_signed_in``). ``statusportal.api.cache``
+puts the ``/api/v1`` reads through the same machinery.
 
 The cache is an optimisation only. A cache server that is down or hangs makes a lookup a
 logged miss (short socket timeouts in settings), and then the cache is left alone for
@@ -48,6 +56,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 from django_redis.cache import RedisCache
 
@@ -58,7 +67,8 @@ from statusportal.timefmt import page_zone
 logger = logging.getLogger("statusportal.cache")
 
 # Headers of the original response worth keeping in the cache.
-KEPT_HEADERS = ("Content-Type", "Content-Language", "Access-Control-Allow-Origin")
+# (``Allow`` and ``Vary`` are what Django REST framework adds to its views' answers.)
+KEPT_HEADERS = ("Content-Type", "Content-Language", "Access-Control-Allow-Origin", "Allow", "Vary")
 
 # Pages above this size are also stored gzipped (once, when cached) and served so to
 # clients that accept it: the status page's uptime tooltips compress about 20 times.
@@ -128,6 +138,20 @@ def _guarded(action: str, call):
 
 # At most this many pages in a process's memory, however small (on top of the byte bound).
 PROCESS_CACHE_MAX_ENTRIES = 1000
+# Pages with a query string (``/history/?page=3``, ``/api/v1/incidents/?status=resolved``)
+# have their own, smaller share: however many different queries arrive, they only push
+# each other out, never the pages without one.
+QUERY_CACHE_MAX_ENTRIES = 250
+# Keys of pages with a query string start with this; they live only in the process copy.
+QUERY_KEY_PREFIX = "pageq:"
+
+
+class _Segment:
+    def __init__(self, max_entries: int, share: float):
+        self.max_entries = max_entries
+        self.share = share
+        self.entries: OrderedDict[str, tuple[dict, int]] = OrderedDict()
+        self.bytes = 0
 
 
 class _ProcessCache:
@@ -136,44 +160,56 @@ class _ProcessCache:
 
     Its keys hold the revision, so an entry is never stale, only unused; it saves the
     shared cache's round trip and unpickling (for the status page, a large share of a hit).
+    Pages with a query string have their own segment (a quarter of the bytes), so a flood
+    of distinct queries cannot push out the pages everyone reads.
     """
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[dict, int]] = OrderedDict()
-        self._bytes = 0
+        self._pages = _Segment(PROCESS_CACHE_MAX_ENTRIES, 0.75)
+        self._queries = _Segment(QUERY_CACHE_MAX_ENTRIES, 0.25)
+
+    def _segment(self, key: str) -> _Segment:
+        return self._queries if key.startswith(QUERY_KEY_PREFIX) else self._pages
+
+    @property
+    def _bytes(self) -> int:
+        return self._pages.bytes + self._queries.bytes
 
     def get(self, key: str) -> dict | None:
+        segment = self._segment(key)
         with self._lock:
-            entry = self._entries.get(key)
+            entry = segment.entries.get(key)
             if entry is None:
                 return None
-            self._entries.move_to_end(key)
+            segment.entries.move_to_end(key)
             return entry[0]
 
     def put(self, key: str, stored: dict) -> None:
-        limit = settings.STATUSPAGE_PROCESS_CACHE_BYTES
+        segment = self._segment(key)
+        budget = settings.STATUSPAGE_PROCESS_CACHE_BYTES
+        limit = int(budget * segment.share)
         size = len(stored["content"]) + len(stored.get("gzip") or b"")
-        if size > limit // 4:
+        if size > budget // 4:
             return
         with self._lock:
-            if key in self._entries:
+            entries = segment.entries
+            if key in entries:
                 return
-            self._entries[key] = (stored, size)
-            self._bytes += size
-            while self._entries and (
-                self._bytes > limit or len(self._entries) > PROCESS_CACHE_MAX_ENTRIES
-            ):
-                _, (_, dropped) = self._entries.popitem(last=False)
-                self._bytes -= dropped
+            entries[key] = (stored, size)
+            segment.bytes += size
+            while entries and (segment.bytes > limit or len(entries) > segment.max_entries):
+                _, (_, dropped) = entries.popitem(last=False)
+                segment.bytes -= dropped
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._pages.entries) + len(self._queries.entries)
 
     def clear(self) -> None:
         with self._lock:
-            self._entries.clear()
-            self._bytes = 0
+            for segment in (self._pages, self._queries):
+                segment.entries.clear()
+                segment.bytes = 0
 
 
 process_cache = _ProcessCache()
@@ -181,7 +217,7 @@ process_cache = _ProcessCache()
 
 def _cache_get(key):
     stored = process_cache.get(key)
-    if stored is not None:
+    if stored is not None or key.startswith(QUERY_KEY_PREFIX):
         return stored
     stored = _guarded("get", lambda: _raw_backend().get(key))
     if stored is not None:
@@ -191,7 +227,8 @@ def _cache_get(key):
 
 def _cache_set(key, value, timeout):
     process_cache.put(key, value)
-    _guarded("set", lambda: _raw_backend().set(key, value, timeout))
+    if not key.startswith(QUERY_KEY_PREFIX):
+        _guarded("set", lambda: _raw_backend().set(key, value, timeout))
 
 
 def _stored_response(stored: dict, *, wants_gzip: bool, headers: dict) -> HttpResponse:
@@ -206,14 +243,22 @@ def _stored_response(stored: dict, *, wants_gzip: bool, headers: dict) -> HttpRe
     for name, value in stored["headers"].items():
         response[name] = value
     if compressed:
-        response["Vary"] = "Accept-Encoding"  # shared caches keep both representations
+        patch_vary_headers(response, ("Accept-Encoding",))  # shared caches keep both
     return cache_headers(response, **headers)
 
 
-def cache_headers(response, *, etag: str, last_modified, max_age: int, s_maxage: int):
+def cache_headers(
+    response,
+    *,
+    etag: str,
+    last_modified,
+    max_age: int,
+    s_maxage: int,
+    cache_control: str | None = None,
+):
     response["ETag"] = etag
     response["Last-Modified"] = http_date(last_modified.timestamp())
-    response["Cache-Control"] = f"public, max-age={max_age}, s-maxage={s_maxage}"
+    response["Cache-Control"] = cache_control or f"public, max-age={max_age}, s-maxage={s_maxage}"
     return response
 
 
@@ -244,6 +289,150 @@ def only_params(request: HttpRequest, params: Iterable[str]) -> str:
     return f"{request.path}?{query}" if query else request.path
 
 
+def carries_credentials(request: HttpRequest) -> bool:
+    """Whether the request may belong to someone: a session cookie or an ``Authorization``
+    header. Such a request is never answered from, nor stored in, the cache of anonymous
+    responses (a page could show its user something others must not see)."""
+    return "HTTP_AUTHORIZATION" in request.META or settings.SESSION_COOKIE_NAME in request.COOKIES
+
+
+def _signed_in(request: HttpRequest) -> bool:
+    # Inside the stack a session cookie may be a stale one of nobody; ask the session.
+    if "HTTP_AUTHORIZATION" in request.META:
+        return True
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return False
+    user = getattr(request, "user", None)
+    return user is None or bool(user.is_authenticated)
+
+
+class Lookup:
+    """What one request's cache key and validators are (computed once per request)."""
+
+    __slots__ = ("headers", "key", "looked_up", "spec", "stored")
+
+    def __init__(self, spec: "CacheSpec", key: str, headers: dict[str, Any]):
+        self.spec = spec
+        self.key = key
+        self.headers = headers
+        self.stored: dict | None = None
+        self.looked_up = False
+
+
+class CacheSpec:
+    """How one view is cached: the query parameters it reads, its ``Cache-Control``, and
+    for API views who may be served without running the view (``admits``, the API's
+    throttles) and which requests the stored rendering answers (``answers``, JSON only)."""
+
+    def __init__(
+        self,
+        *,
+        params: Iterable[str] = (),
+        max_age: int | None = None,
+        s_maxage: int | None = None,
+        cache_control: str | None = None,
+        admits: Callable[[HttpRequest], bool] | None = None,
+        answers: Callable[[HttpRequest], bool] | None = None,
+    ):
+        self.params = tuple(params)
+        self.max_age = max_age
+        self.s_maxage = s_maxage
+        self.cache_control = cache_control
+        self.admits = admits or (lambda request: True)
+        self.answers = answers or (lambda request: True)
+
+    def lookup(self, request: HttpRequest) -> Lookup:
+        """The key and validators for ``request`` (and ``request`` left with only the
+        parameters the view reads)."""
+        found = getattr(request, "_page_cache_lookup", None)
+        if found is not None and found.spec is self:
+            return found
+        browser_age = settings.STATUSPAGE_BROWSER_MAX_AGE if self.max_age is None else self.max_age
+        shared_age = settings.STATUSPAGE_CDN_MAX_AGE if self.s_maxage is None else self.s_maxage
+        revision = revisions.current()
+        day = timezone.now().astimezone(page_zone()).date().isoformat()
+        canonical = only_params(request, self.params)
+        # The host and scheme too: pagination links and feeds are absolute URLs.
+        origin = f"{request.scheme}://{request.get_host()}"
+        material = f"{origin}{canonical}|{revision.number}|{revision.changed_at}|{day}"
+        digest = hashlib.sha256(material.encode()).hexdigest()[:32]
+        headers: dict[str, Any] = {
+            "etag": f'"{digest}"',
+            "last_modified": revision.changed_at,
+            "max_age": browser_age,
+            "s_maxage": shared_age,
+            "cache_control": self.cache_control,
+        }
+        prefix = QUERY_KEY_PREFIX if request.META["QUERY_STRING"] else "page:"
+        found = Lookup(self, f"{prefix}{digest}", headers)
+        request._page_cache_lookup = found  # type: ignore[attr-defined]
+        return found
+
+    def answer(self, request: HttpRequest, found: Lookup) -> HttpResponse | None:
+        """The answer from the validators or the cache alone, or None when the view must
+        run (a miss, or a request the throttles refuse, which the view then answers)."""
+        if _not_modified(request, found.headers["etag"], found.headers["last_modified"]):
+            if not self.admits(request):
+                return None
+            return cache_headers(HttpResponseNotModified(), **found.headers)
+        if not found.looked_up:
+            found.looked_up = True
+            found.stored = _cache_get(found.key)
+            PAGE_CACHE.labels("miss" if found.stored is None else "hit").inc()
+        if found.stored is None or not self.admits(request):
+            return None
+        return _stored_response(found.stored, wants_gzip=wants_gzip(request), headers=found.headers)
+
+    def store(self, found: Lookup, response: HttpResponse) -> dict:
+        """Store a fresh rendering of the view."""
+        content = response.content
+        stored = found.stored = {
+            "content": content,
+            "gzip": gzip.compress(content, 6, mtime=0) if len(content) >= GZIP_MIN_BYTES else None,
+            "status": response.status_code,
+            "headers": {h: response[h] for h in KEPT_HEADERS if h in response},
+        }
+        # Bounded by the revision in the key; the timeout only frees memory.
+        _cache_set(found.key, stored, max(found.headers["s_maxage"], 60) * 10)
+        return stored
+
+
+def wants_gzip(request: HttpRequest) -> bool:
+    return bool(_accepts_gzip.search(request.headers.get("Accept-Encoding", "")))
+
+
+def cached(view_func: Callable[..., HttpResponse], spec: CacheSpec) -> Callable[..., HttpResponse]:
+    """``view_func`` served through the page cache as ``spec`` says; the returned view
+    carries ``spec`` as ``page_cache`` so that the front layer can answer before the
+    middleware stack runs (statusportal.frontcache)."""
+
+    @functools.wraps(view_func)
+    def wrapper(request, *args, **kwargs):
+        if (
+            request.method not in ("GET", "HEAD")
+            or _signed_in(request)
+            or not spec.answers(request)
+        ):
+            return view_func(request, *args, **kwargs)
+        found = spec.lookup(request)
+        response = spec.answer(request, found)
+        if response is None:
+            refused = found.stored is not None  # by the throttles: the view says how
+            response = view_func(request, *args, **kwargs)
+            if hasattr(response, "render") and callable(response.render):
+                response = response.render()
+            if refused or response.status_code != 200 or response.streaming:
+                return response
+            stored = spec.store(found, response)
+            request._page_cache_answered = "view"
+            return _stored_response(stored, wants_gzip=wants_gzip(request), headers=found.headers)
+        request._page_cache_answered = "cache"
+        return response
+
+    wrapper.page_cache = spec  # type: ignore[attr-defined]
+    return wrapper
+
+
 _P = ParamSpec("_P")
 
 
@@ -269,52 +458,7 @@ def public_cache(
     params = tuple(params)
 
     def decorator(view_func):
-        @functools.wraps(view_func)
-        def wrapper(request, *args, **kwargs):
-            if request.method not in ("GET", "HEAD"):
-                return view_func(request, *args, **kwargs)
-            browser_age = settings.STATUSPAGE_BROWSER_MAX_AGE if max_age is None else max_age
-            shared_age = settings.STATUSPAGE_CDN_MAX_AGE if s_maxage is None else s_maxage
-            revision = revisions.current()
-            day = timezone.now().astimezone(page_zone()).date().isoformat()
-            canonical = only_params(request, params)
-            material = f"{canonical}|{revision.number}|{revision.changed_at}|{day}"
-            digest = hashlib.sha256(material.encode()).hexdigest()[:32]
-            etag = f'"{digest}"'
-            last_modified = revision.changed_at
-            headers: dict[str, Any] = {
-                "etag": etag,
-                "last_modified": last_modified,
-                "max_age": browser_age,
-                "s_maxage": shared_age,
-            }
-            if _not_modified(request, etag, last_modified):
-                return cache_headers(HttpResponseNotModified(), **headers)
-
-            wants_gzip = bool(_accepts_gzip.search(request.headers.get("Accept-Encoding", "")))
-            key = f"page:{digest}"
-            stored = _cache_get(key)
-            PAGE_CACHE.labels("miss" if stored is None else "hit").inc()
-            if stored is None:
-                response = view_func(request, *args, **kwargs)
-                if hasattr(response, "render") and callable(response.render):
-                    response = response.render()
-                if response.status_code != 200 or response.streaming:
-                    return response
-                content = response.content
-                stored = {
-                    "content": content,
-                    "gzip": gzip.compress(content, 6, mtime=0)
-                    if len(content) >= GZIP_MIN_BYTES
-                    else None,
-                    "status": response.status_code,
-                    "headers": {h: response[h] for h in KEPT_HEADERS if h in response},
-                }
-                # Bounded by the revision in the key; the timeout only frees memory.
-                _cache_set(key, stored, max(shared_age, 60) * 10)
-            return _stored_response(stored, wants_gzip=wants_gzip, headers=headers)
-
-        return wrapper
+        return cached(view_func, CacheSpec(params=params, max_age=max_age, s_maxage=s_maxage))
 
     if view is not None:
         return decorator(view)

@@ -112,7 +112,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, so that it sees every error of an /api/ URL, whichever layer answered it.
+    # First: a cached public read is answered here, before anything below runs
+    # (statusportal.frontcache).
+    "statusportal.frontcache.FrontCacheMiddleware",
+    # Next, so that it sees every error of an /api/ URL, whichever layer answered it.
     "statusportal.middleware.ApiErrorsAsJsonMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",

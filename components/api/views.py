@@ -13,10 +13,11 @@ from components.api.serializers import (
     ComponentStatusChangeSerializer,
 )
 from components.models import Component, ComponentGroup
+from statusportal.api.cache import CachedReadsMixin
 from statusportal.api.idempotency import IdempotentCreateMixin
 
 
-class ComponentViewSet(IdempotentCreateMixin, viewsets.ModelViewSet[Component]):
+class ComponentViewSet(CachedReadsMixin, IdempotentCreateMixin, viewsets.ModelViewSet[Component]):
     """Components: anyone reads; ``POST`` needs ``add_component``; ``PATCH`` needs
     ``change_component``, or only ``change_component_status`` when it changes nothing but
     the status (what Support staff may do)."""
@@ -52,7 +53,9 @@ class ComponentViewSet(IdempotentCreateMixin, viewsets.ModelViewSet[Component]):
         return None
 
 
-class ComponentGroupViewSet(IdempotentCreateMixin, viewsets.ModelViewSet[ComponentGroup]):
+class ComponentGroupViewSet(
+    CachedReadsMixin, IdempotentCreateMixin, viewsets.ModelViewSet[ComponentGroup]
+):
     """Component groups with their members and rolled-up status."""
 
     queryset = ComponentGroup.objects.prefetch_related("components")

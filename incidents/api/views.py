@@ -24,6 +24,7 @@ from incidents.api.serializers import (
     UpdateCreateSerializer,
 )
 from incidents.models import Incident
+from statusportal.api.cache import CachedReadsMixin
 from statusportal.api.idempotency import idempotent
 from statusportal.api.pagination import IncidentCursorPagination
 from statusportal.api.permissions import acting_user
@@ -37,7 +38,10 @@ def incidents_with_details() -> QuerySet[Incident]:
 
 
 class _IncidentBase(
-    mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Incident]
+    CachedReadsMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    viewsets.GenericViewSet[Incident],
 ):
     queryset = incidents_with_details()
     serializer_class = IncidentSerializer
@@ -47,6 +51,14 @@ class _IncidentBase(
     ordering_fields = ["started_at", "created_at", "updated_at"]
     action_permissions = {"post_update": ["incidents.add_incidentupdate"]}
     conflict_actions = {"post_update"}
+
+    def get_queryset(self) -> QuerySet[Incident]:
+        queryset = super().get_queryset()
+        if self.action == "list":
+            # A page's components and updates come as plain rows from its serializer
+            # (incident_representations), not as prefetched objects.
+            return queryset.prefetch_related(None)
+        return queryset
 
     def _respond(self, incident: Incident, code: int = status.HTTP_201_CREATED) -> Response:
         incident = incidents_with_details().get(pk=incident.pk)
