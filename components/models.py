@@ -9,6 +9,7 @@ from django.db.models import Case, F, Max, Value, When
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
+from components.signals import status_changed
 from statusportal.codes import CodeField
 
 
@@ -185,9 +186,12 @@ class Component(models.Model):
         return rows.values_list("status", flat=True).first()
 
     def _write_change(self, old: str | None, *, at: datetime | None) -> "ComponentStatusChange":
-        return ComponentStatusChange.objects.create(
+        change = ComponentStatusChange.objects.create(
             component=self, old_status=old, new_status=self.status, at=at or timezone.now()
         )
+        if old is not None:
+            status_changed.send(sender=Component, change=change)
+        return change
 
 
 def next_page_position(group_id: int | None = None) -> int:
