@@ -333,6 +333,23 @@ def _record_error(row: Delivery, error: SendError) -> tuple[str, int]:
     return DState.PENDING, int(delay.total_seconds())
 
 
+def send_test(subscriber: Subscriber) -> str | None:
+    """Send the channel's test message to ``subscriber`` now (the admin's "send test"):
+    None when the endpoint accepted it, else why not. Nothing goes through the outbox."""
+    channel = CHANNELS[subscriber.channel]
+    prepared = channel.prepare_test()
+    if prepared is None:
+        return f"the {channel.name} channel has no test message"
+    connection = channel.connect()
+    try:
+        connection.send(prepared, subscriber)
+    except Exception as exc:
+        return channel.classify(exc).reason
+    finally:
+        connection.close()
+    return None
+
+
 def retry_failed(deliveries: QuerySet[Delivery]) -> int:
     """An operator retries failed deliveries (the address was fixed, the server is back):
     they become pending with fresh attempts and are enqueued; if the broker is down the

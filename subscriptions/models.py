@@ -11,7 +11,9 @@ docs/architecture.md, 'The outbox').
 """
 
 import secrets
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -20,6 +22,7 @@ from django.utils import timezone
 from components.models import Component, ComponentGroup, ComponentStatusChange
 from incidents.models import Incident, IncidentUpdate, Postmortem
 from statusportal.codes import CodeField
+from subscriptions.egress import check_endpoint
 
 
 def new_token() -> str:
@@ -135,6 +138,33 @@ class Subscriber(models.Model):
         if self.channel == self.Channel.EMAIL:
             return self.email
         return f"{self.get_channel_display()}: {self.endpoint}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.channel == self.Channel.WEBHOOK and not self.secret:
+            self.secret = new_secret()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "secret"}
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """What each channel needs: an email address, or an endpoint that may be sent to
+        (and for a webhook, a contact address). The admin's form enforces it; the
+        services check the same before they write."""
+        if self.channel == self.Channel.EMAIL:
+            if not self.email:
+                raise ValidationError({"email": "Enter the email address."}, code="required")
+            if self.endpoint:
+                raise ValidationError(
+                    {"endpoint": "An email subscriber has no endpoint."}, code="invalid"
+                )
+            return
+        if not self.endpoint:
+            raise ValidationError({"endpoint": "Enter the URL to post to."}, code="required")
+        if self.channel == self.Channel.WEBHOOK and not self.email:
+            raise ValidationError(
+                {"email": "A webhook needs a contact email address."}, code="required"
+            )
+        self.endpoint = check_endpoint(self.endpoint)
 
     @property
     def address(self) -> str:

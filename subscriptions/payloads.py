@@ -396,3 +396,41 @@ def chat_confirmation(subscriber: Subscriber, confirm_url: str) -> bytes:
         data = slack_blocks(m, unsubscribe)
         data["blocks"][-2]["elements"][0]["text"]["text"] = "Confirm"
     return dumps(data)
+
+
+# --- Test messages (the admin's "send test") ---------------------------------------------
+
+
+def webhook_test() -> Payload:
+    """A component update of the page's first component, its status unchanged: what a
+    receiver will get, signed the same way."""
+    placeholder = Placeholders.new().token
+    data: dict[str, Any] = {"meta": webhook_meta(placeholder), "page": webhook_page()}
+    first = Component.objects.in_page_order().first()
+    if first is not None:
+        data["component"] = webhook_component(first)
+        data["component_update"] = {
+            "old_status": first.status,
+            "new_status": first.status,
+            "created_at": iso_ms(timezone.now()),
+            "component_type": "Component",
+            "id": "test",
+            "component_id": first.code,
+        }
+    return Payload.build(data, placeholder, "test")
+
+
+def chat_test(channel: str) -> Payload:
+    placeholder = Placeholders.new().token
+    m = Message(
+        title=f"Test message from {settings.STATUSPAGE_NAME} status",
+        status="Test",
+        body="Notifications reach this channel.",
+        affected=[],
+        url=settings.STATUSPAGE_URL + "/",
+        when=format_posted(timezone.now()),
+    )
+    unsubscribe = links.unsubscribe_url(placeholder)
+    if channel == Subscriber.Channel.TEAMS:
+        return Payload.build(teams_card(m, unsubscribe), placeholder, "test")
+    return Payload.build(slack_blocks(m, unsubscribe), placeholder, "test")

@@ -65,6 +65,11 @@ class Channel(ABC):
     def prepare(self, event: NotificationEvent) -> Any:
         """What every recipient of ``event`` shares, rendered once per batch."""
 
+    def prepare_test(self) -> Any:
+        """A test message, as :meth:`prepare` would render one (None: the channel has
+        no test message)."""
+        return None
+
     @abstractmethod
     def connect(self) -> Connection:
         """A connection for one batch (not opened yet)."""

@@ -2,7 +2,7 @@
 
 from subscriptions.channels.http import HttpChannel
 from subscriptions.models import NotificationEvent, Subscriber
-from subscriptions.payloads import Payload, slack
+from subscriptions.payloads import Payload, chat_test, slack
 
 
 class SlackChannel(HttpChannel):
@@ -10,3 +10,6 @@ class SlackChannel(HttpChannel):
 
     def prepare(self, event: NotificationEvent) -> Payload:
         return slack(event)
+
+    def prepare_test(self) -> Payload:
+        return chat_test(self.name)

@@ -3,7 +3,7 @@ retired Office 365 connectors' MessageCard is not used)."""
 
 from subscriptions.channels.http import HttpChannel
 from subscriptions.models import NotificationEvent, Subscriber
-from subscriptions.payloads import Payload, teams
+from subscriptions.payloads import Payload, chat_test, teams
 
 
 class TeamsChannel(HttpChannel):
@@ -11,3 +11,6 @@ class TeamsChannel(HttpChannel):
 
     def prepare(self, event: NotificationEvent) -> Payload:
         return teams(event)
+
+    def prepare_test(self) -> Payload:
+        return chat_test(self.name)

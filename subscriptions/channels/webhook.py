@@ -10,7 +10,7 @@ import hmac
 
 from subscriptions.channels.http import HttpChannel
 from subscriptions.models import NotificationEvent, Subscriber
-from subscriptions.payloads import Payload, webhook
+from subscriptions.payloads import Payload, webhook, webhook_test
 
 SIGNATURE_HEADER = "X-Statusportal-Signature"
 DELIVERY_HEADER = "X-Statusportal-Delivery"
@@ -39,3 +39,6 @@ class WebhookChannel(HttpChannel):
             DELIVERY_HEADER: delivery_id(prepared, subscriber),
             EVENT_HEADER: kind,
         }
+
+    def prepare_test(self) -> Payload:
+        return webhook_test()
