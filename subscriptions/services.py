@@ -269,13 +269,13 @@ def add_endpoint_subscriber(
     channel = Channel(channel)
     if channel not in Channel.over_http():
         raise ValidationError({"channel": "Choose webhook, Slack or Teams."}, code="invalid")
-    endpoint = egress.check_endpoint(endpoint)
     if channel == Channel.WEBHOOK or email:
         if not email:
             raise ValidationError(
                 {"email": "A webhook needs a contact email address."}, code="required"
             )
         email = normalize_email(email)
+    endpoint = egress.check_endpoint(endpoint)  # (last: it may wait for DNS)
     with transaction.atomic():
         subscriber, ask = _subscribe_endpoint(channel, endpoint, email, components, confirmed)
     if ask and send_confirmation:
