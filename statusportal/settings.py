@@ -315,7 +315,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = soft_time_limit(
     CELERY_TASK_TIME_LIMIT, _mail_server.get("EMAIL_TIMEOUT")
 )
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000
-# The sweeper's queue; every worker consumes it too (Procfile: -Q celery,outbox-sweep).
+# The sweeper's queue; every worker consumes it too (Procfile: -Q celery,outbox-sweep;
+# the HTTP channels' worker -Q outbox-http,outbox-sweep).
 CELERY_TASK_ROUTES = {"subscriptions.tasks.sweep": {"queue": "outbox-sweep"}}
 CELERY_BEAT_SCHEDULE = {
     # Re-enqueue outbox events and deliveries left behind (broker outage, killed worker),
