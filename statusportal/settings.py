@@ -360,7 +360,7 @@ SUBSCRIPTIONS_SWEEP_LATE_SECONDS = env_int("SUBSCRIPTIONS_SWEEP_LATE_SECONDS", 1
 # never more than one message's share of the lease); slower is a timeout, retried later.
 # Requests in flight at once per send batch.
 SUBSCRIPTIONS_HTTP_TIMEOUT = env_int("SUBSCRIPTIONS_HTTP_TIMEOUT", 10, minimum=1)
-SUBSCRIPTIONS_HTTP_CONCURRENCY = env_int("SUBSCRIPTIONS_HTTP_CONCURRENCY", 16, minimum=1)
+SUBSCRIPTIONS_HTTP_CONCURRENCY = env_int("SUBSCRIPTIONS_HTTP_CONCURRENCY", 32, minimum=1)
 # Endpoints on loopback, private, link-local or metadata addresses are refused unless this
 # is on (an intranet install; tests). See docs/architecture.md, 'Subscriptions'.
 SUBSCRIPTIONS_WEBHOOK_ALLOW_PRIVATE = env_bool("SUBSCRIPTIONS_WEBHOOK_ALLOW_PRIVATE", False)
