@@ -68,10 +68,11 @@ class Subscriber(models.Model):
         help_text="Email subscribers: the address, unique whatever its case. Webhooks: the "
         "contact told about confirmation and quarantine. Slack and Teams: optional contact.",
     )
-    endpoint = models.URLField(
+    # (A CharField: egress.check_endpoint is the one rule for what an endpoint may be.)
+    endpoint = models.CharField(
         max_length=2000,
         blank=True,
-        help_text="Webhook, Slack or Teams: the URL notifications are POSTed to.",
+        help_text="Webhook, Slack or Teams: the http(s) URL notifications are POSTed to.",
     )
     secret = models.CharField(
         max_length=64,

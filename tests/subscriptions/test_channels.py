@@ -455,3 +455,159 @@ def test_a_webhook_needs_a_contact_email(http, db):
     with pytest.raises(ValidationError) as refused:
         services.add_webhook_subscriber(http.url("/hook"), "")
     assert "email" in refused.value.message_dict
+
+
+# --- The subscribe page ---------------------------------------------------------------------
+
+
+def test_subscribe_page_offers_every_channel(client, rest):
+    page = client.get("/subscribe/").content.decode()
+    for value in ("email", "webhook", "slack", "teams"):
+        assert f'name="channel" value="{value}"' in page
+    assert 'name="endpoint"' in page
+
+
+def test_subscribe_page_signs_up_a_webhook_for_chosen_components(client, http, rest):
+    response = client.post(
+        "/subscribe/",
+        {
+            "channel": "webhook",
+            "endpoint": http.url("/hook"),
+            "email": "ops@example.com",
+            "scope": "chosen",
+            "components": [rest.code],
+        },
+    )
+    assert response.status_code == 200
+    assert "confirm the webhook" in response.content.decode()
+    hook = Subscriber.objects.get(channel="webhook")
+    assert hook.state == Subscriber.State.UNCONFIRMED and list(hook.components.all()) == [rest]
+    (message,) = mail.outbox
+    assert message.to == ["ops@example.com"] and http.url("/hook") in message.body
+
+
+def test_subscribe_page_signs_up_a_teams_channel_with_a_message_into_it(client, http, db):
+    response = client.post(
+        "/subscribe/", {"channel": "teams", "endpoint": http.url("/teams"), "scope": "all"}
+    )
+    assert response.status_code == 200
+    assert "Check the channel" in response.content.decode()
+    card = http.to("/teams")[0].json()["attachments"][0]["content"]
+    assert card["actions"][0]["title"] == "Confirm"
+    assert mail.outbox == []
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        (
+            {"channel": "webhook", "endpoint": "http://127.0.0.1/x", "email": "a@example.com"},
+            "endpoint",
+        ),
+        (
+            {"channel": "webhook", "endpoint": "http://169.254.169.254/", "email": "a@example.com"},
+            "endpoint",
+        ),
+        ({"channel": "webhook", "endpoint": "https://example.com/"}, "email"),
+        ({"channel": "slack"}, "endpoint"),
+        ({"channel": "slack", "endpoint": "javascript:alert(1)"}, "endpoint"),
+        ({"channel": "pager", "email": "a@example.com"}, "channel"),
+    ],
+)
+def test_subscribe_page_refuses_a_bad_endpoint_with_a_form_error(client, settings, db, data, field):
+    settings.SUBSCRIPTIONS_WEBHOOK_ALLOW_PRIVATE = False
+    response = client.post("/subscribe/", {**data, "scope": "all"})
+    assert response.status_code == 400
+    assert response.context["form"].errors[field]
+    assert not Subscriber.objects.exists()
+    assert mail.outbox == []
+
+
+# --- The operator console ------------------------------------------------------------------
+
+
+def test_admin_lists_filters_and_searches_every_channel(admin_client, http, everything):
+    hook = webhook(http)
+    slack = chat(http, "slack", "/slack")
+    page = admin_client.get("/admin/subscriptions/subscriber/").content.decode()
+    assert http.url("/hook") in page and http.url("/slack") in page and everything.email in page
+    only = admin_client.get("/admin/subscriptions/subscriber/", {"channel__exact": "slack"})
+    assert list(only.context["cl"].queryset) == [slack]
+    found = admin_client.get("/admin/subscriptions/subscriber/", {"q": "/hook"})
+    assert list(found.context["cl"].queryset) == [hook]
+
+
+def test_admin_send_test_posts_to_the_endpoint_and_reports_the_answer(admin_client, http, rest):
+    hook = webhook(http)
+    gone = webhook(http, "/gone")
+    http.answer("/gone", 410)
+    response = admin_client.post(
+        "/admin/subscriptions/subscriber/",
+        {"action": "send_test", "_selected_action": [hook.pk, gone.pk]},
+        follow=True,
+    )
+    text = [str(m) for m in response.context["messages"]]
+    assert any("Test accepted" in m and "/hook" in m for m in text)
+    assert any("HTTP 410" in m for m in text)
+    (request,) = http.to("/hook")
+    check_signature(request, hook)
+    assert_same_shape(request.json(), fixture("webhook-component-update.json"))
+    assert not Delivery.objects.exists()  # a test is not a delivery
+
+
+def test_admin_adding_a_webhook_shows_its_secret_and_checks_the_url(admin_client, settings, db):
+    settings.SUBSCRIPTIONS_WEBHOOK_ALLOW_PRIVATE = False
+    form = {
+        "channel": "webhook",
+        "email": "ops@example.com",
+        "endpoint": "http://169.254.169.254/latest/",
+        "state": "active",
+        "all_components": "on",
+        "incidents": "",
+        "hard_bounces": "0",
+    }
+    refused = admin_client.post("/admin/subscriptions/subscriber/add/", form)
+    assert refused.status_code == 200 and refused.context["adminform"].form.errors["endpoint"]
+    assert not Subscriber.objects.exists()
+    settings.SUBSCRIPTIONS_WEBHOOK_ALLOW_PRIVATE = True
+    added = admin_client.post(
+        "/admin/subscriptions/subscriber/add/",
+        {**form, "endpoint": "http://127.0.0.1:9/hook"},
+        follow=True,
+    )
+    hook = Subscriber.objects.get()
+    assert len(hook.secret) == 64
+    assert any(hook.secret in str(m) for m in added.context["messages"])
+
+
+def test_incident_page_shows_delivery_counts_per_channel(
+    admin_client, http, open_incident, everything
+):
+    webhook(http)
+    chat(http, "slack", "/slack")
+    http.answer("/slack", 404)
+    incident = open_incident()
+    deliver(update_event(incident.updates.get()))
+    page = admin_client.get(f"/admin/incidents/incident/{incident.pk}/post/").content.decode()
+    assert 'data-channel="email">Emails:' in page
+    assert 'data-channel="webhook">Webhooks:' in page
+    assert "channel__exact=slack&amp;state__exact=failed" in page
+    slack_counts = page.split('data-channel="slack">')[1].split("</span>")[0]
+    assert ">1 failed<" in slack_counts and ">0 sent<" in slack_counts
+
+
+def test_retry_failed_deliveries_of_a_webhook(admin_client, http, open_incident):
+    webhook(http)
+    http.answer("/hook", 404, 200)
+    event = update_event(open_incident().updates.get())
+    assert deliver(event).failed == 1
+    row = Delivery.objects.get()
+    response = admin_client.post(
+        "/admin/subscriptions/delivery/",
+        {"action": "retry", "_selected_action": [row.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    row.refresh_from_db()
+    assert row.state == DState.PENDING
+    assert delivery.send_batch([row.pk]).sent == 1
