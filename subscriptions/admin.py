@@ -159,7 +159,7 @@ class SubscriberAdmin(admin.ModelAdmin):
             services.rotate_token(subscriber)
         self.message_user(request, f"New link tokens for {queryset.count()} subscriber(s).")
 
-    @admin.action(description="Export as CSV")
+    @admin.action(description="Export email subscribers as CSV")
     def export_csv(self, request, queryset):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'

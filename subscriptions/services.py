@@ -66,10 +66,12 @@ def spreadsheet_safe(value: str) -> str:
 
 
 def export_subscribers(subscribers: QuerySet[Subscriber], out: Any) -> None:
-    """Write ``subscribers`` to ``out`` as CSV (the columns ``import_subscribers`` reads)."""
+    """Write the email subscribers among ``subscribers`` to ``out`` as CSV (the columns
+    ``import_subscribers`` reads; a webhook's contact is no subscriber to import)."""
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)
-    for s in subscribers.prefetch_related("components", "groups").iterator(chunk_size=1000):
+    emails = subscribers.filter(channel=Channel.EMAIL).prefetch_related("components", "groups")
+    for s in emails.iterator(chunk_size=1000):
         scope = (
             ""
             if s.all_components

@@ -611,3 +611,13 @@ def test_retry_failed_deliveries_of_a_webhook(admin_client, http, open_incident)
     row.refresh_from_db()
     assert row.state == DState.PENDING
     assert delivery.send_batch([row.pk]).sent == 1
+
+
+def test_csv_export_leaves_endpoints_out(admin_client, http, everything):
+    hook = webhook(http)
+    response = admin_client.post(
+        "/admin/subscriptions/subscriber/",
+        {"action": "export_csv", "_selected_action": [everything.pk, hook.pk]},
+    )
+    lines = response.content.decode().splitlines()
+    assert len(lines) == 2 and lines[1].startswith(everything.email)
