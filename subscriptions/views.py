@@ -60,7 +60,8 @@ def _sign_up(
         logger.info("subscription honeypot filled; ignored")
     elif not ratelimit.hit(
         "signup-email",
-        ratelimit.normalise_email(email) if email else endpoint,
+        # Per endpoint for the HTTP channels: what a flood would hit is the channel.
+        endpoint or ratelimit.normalise_email(email),
         settings.SUBSCRIPTIONS_RATE_PER_EMAIL,
         HOUR,
     ):

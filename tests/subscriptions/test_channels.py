@@ -621,3 +621,13 @@ def test_csv_export_leaves_endpoints_out(admin_client, http, everything):
     )
     lines = response.content.decode().splitlines()
     assert len(lines) == 2 and lines[1].startswith(everything.email)
+
+
+def test_rate_limit_per_endpoint_posts_no_more_confirmations_into_a_channel(
+    client, http, settings, db
+):
+    settings.SUBSCRIPTIONS_RATE_PER_EMAIL = 2
+    for i in range(4):  # another contact address each time: the channel is what is counted
+        data = {"channel": "slack", "endpoint": http.url("/slack"), "email": f"x{i}@example.com"}
+        assert client.post("/subscribe/", {**data, "scope": "all"}).status_code == 200
+    assert len(http.to("/slack")) == 2
