@@ -11,7 +11,10 @@ Steps (each section can be skipped with ``--only``):
 5. fan-out: post an update through the API to 10k, 50k and 100k subscribers and wait for
    the sink to accept the last email; compare with one process replaying the same message
    over one SMTP connection;
-6. print the table (and write it to bench/RESULTS.md after a full run); drop the database.
+6. webhooks: the same with 10k and 50k webhook subscribers (each its own endpoint URL on
+   one HTTP sink), sent by the HTTP channels' worker; compare with one process POSTing
+   the same request over one kept-alive connection; the HTTP worker's peak memory;
+7. print the table (and write it to bench/RESULTS.md after a full run); drop the database.
 """
 
 import argparse
@@ -64,10 +67,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--fanout", help="audiences for the fan-out (10000,50000,100000)")
     p.add_argument("--fanout-runs", type=int, help="posts per audience (2)")
     p.add_argument("--raw-count", type=int, help="messages for the raw SMTP limit (10000)")
+    p.add_argument("--webhooks", help="webhook audiences (10000,50000)")
+    p.add_argument("--raw-http-count", type=int, help="requests for the raw HTTP limit (10000)")
     p.add_argument(
         "--only",
-        default="growth,cold,load,fanout",
-        help="comma-separated sections to run: growth,cold,load,fanout",
+        default="growth,cold,load,fanout,webhooks",
+        help="comma-separated sections to run: growth,cold,load,fanout,webhooks",
     )
     p.add_argument(
         "--pg-url",
@@ -95,12 +100,15 @@ def parse_args(argv=None) -> argparse.Namespace:
         "fanout": "1000,5000" if quick else "10000,50000,100000",
         "fanout_runs": 1 if quick else 2,
         "raw_count": 2000 if quick else 10_000,
+        "webhooks": "1000,5000" if quick else "10000,50000",
+        "raw_http_count": 2000 if quick else 10_000,
     }
     for name, value in defaults.items():
         if getattr(args, name) is None:
             setattr(args, name, value)
     args.growth = [int(x) for x in str(args.growth).split(",") if x]
     args.fanout = sorted(int(x) for x in str(args.fanout).split(",") if x)
+    args.webhooks = sorted(int(x) for x in str(args.webhooks).split(",") if x)
     args.only = set(args.only.split(","))
     if args.write_results is None:
         args.write_results = not quick
@@ -467,6 +475,109 @@ def fanout(args, rows: list[Row], stack: Stack) -> None:
         )
 
 
+def webhooks_once(
+    stack: Stack, token: str, code: str, n: int, status: str, timeout: float
+) -> measure.FanoutResult:
+    sink = stack.http_sink
+    sink.reset()
+    with measure.RssSampler(stack.http_worker_pid()) as rss:
+        started = time.time()
+        request_ms, http_status, text = post_update(stack, token, code, status)
+        if http_status != 201:
+            say(f"  POST answered {http_status}: {text[:300]}")
+        done = measure.wait_count(sink, n, timeout=timeout)
+    delivered = sink.count
+    elapsed = (sink.last_at - started) if sink.last_at else None
+    result = measure.FanoutResult(
+        subscribers=n,
+        request_ms=request_ms,
+        last_email_s=elapsed if done else None,
+        emails_per_s=(delivered / elapsed) if elapsed else None,
+        peak_rss_mb=rss.peak / 2**20,
+        delivered=delivered,
+        status=http_status,
+    )
+    if not done:
+        result.notes.append(f"timeout after {timeout:.0f} s: {delivered:,}/{n:,} received")
+    drain(stack, 60 if done else 5)
+    return result
+
+
+def webhooks(args, rows: list[Row], stack: Stack) -> None:
+    """Webhook subscribers end to end: post an update, wait for the sink to have every
+    endpoint's POST; against one process POSTing the same request on one connection."""
+    from bench import data
+    from bench.httpsink import read_sample
+
+    stack.start_http_worker()
+    say(f"webhooks: HTTP worker pid {stack.http_worker_pid()}, sink :{stack.http_port}")
+    token = api_token()
+    incident = open_current_incident()
+    statuses = ["identified", "monitoring", "identified", "monitoring"]
+    data.empty(data.app_models(["subscriptions"]))
+    by_size, raw_by_size = {}, {}
+    for n in args.webhooks:
+        added = data.add_webhook_subscribers(n, stack.http_sink.url(""))
+        say(f"webhooks: {n:,} endpoints ({added['added']:,} added in {added['seconds']:.1f} s)")
+        results, raw = [], []
+        for run in range(args.fanout_runs):
+            r = webhooks_once(stack, token, incident.code, n, statuses[run % 4], 30 + n / 25)
+            results.append(r)
+            say(
+                f"  post returned in {r.request_ms:.0f} ms (HTTP {r.status}); "
+                f"{r.delivered:,} POSTs, last after {r.last_email_s or float('nan'):.1f} s, "
+                f"{r.emails_per_s or 0:.0f}/s; HTTP worker peak RSS {r.peak_rss_mb:.0f} MB "
+                + " ".join(r.notes)
+            )
+            if stack.http_sample_path.exists():
+                path, headers, body = read_sample(str(stack.http_sample_path))
+                raw.append(
+                    measure.raw_http_rate(
+                        stack.http_port, path, headers, body, args.raw_http_count, stack.http_sink
+                    )
+                )
+                say(
+                    f"  raw HTTP limit: {raw[-1]:.0f} POSTs/s over one connection "
+                    f"({len(body):,}-byte body)"
+                )
+        by_size[n] = results
+        raw_by_size[n] = measure.median(raw)
+    for n, results in by_size.items():
+        last = measure.median(r.last_email_s for r in results)
+        rate = measure.median(r.emails_per_s for r in results)
+        rss = measure.median(r.peak_rss_mb for r in results)
+        notes = "; ".join(note for r in results for note in r.notes)
+        raw_rate = raw_by_size[n]
+        ratio = rate / raw_rate if rate and raw_rate else None
+        rows.append(
+            Row(
+                f"post update → {n // 1000}k webhook subscribers",
+                (f"last POST {last:.1f} s, " if last else "")
+                + f"{rate or 0:.0f} POSTs/s, HTTP worker peak RSS {rss:.0f} MB"
+                + (f" ({notes})" if notes else ""),
+                f"{raw_rate:.0f} POSTs/s raw" if raw_rate else "—",
+                fmt_ratio(ratio),
+                f"≥ {report.WEBHOOK_RATIO}x raw",
+                verdict(ratio >= report.WEBHOOK_RATIO if ratio else None),
+            )
+        )
+    if len(by_size) > 1:
+        small, large = min(by_size), max(by_size)
+        rss_small = measure.median(r.peak_rss_mb for r in by_size[small])
+        rss_large = measure.median(r.peak_rss_mb for r in by_size[large])
+        spread = rss_large / rss_small - 1
+        rows.append(
+            Row(
+                f"HTTP worker peak RSS {small // 1000}k → {large // 1000}k webhook endpoints",
+                f"{rss_small:.0f} → {rss_large:.0f} MB ({spread:+.0%})",
+                "—",
+                fmt_ratio(rss_large / rss_small),
+                f"within {report.RSS_SPREAD:.0%}",
+                verdict(abs(spread) <= report.RSS_SPREAD),
+            )
+        )
+
+
 # --- main --------------------------------------------------------------------------------
 
 
@@ -511,7 +622,7 @@ def main(argv=None) -> int:
         code = sample_incident_code()
         if "cold" in args.only:
             cold(args, rows, code)
-        if args.only & {"load", "fanout"}:
+        if args.only & {"load", "fanout", "webhooks"}:
             stack.start_web()
             stack.start_worker()
             say(f"gunicorn :{stack.web_port} (2 workers), celery worker pid {stack.worker_pid()}")
@@ -519,6 +630,8 @@ def main(argv=None) -> int:
             load(args, rows, stack, wrk, code)
         if "fanout" in args.only:
             fanout(args, rows, stack)
+        if "webhooks" in args.only:
+            webhooks(args, rows, stack)
     minutes = (time.monotonic() - started) / 60
     load_now = os.getloadavg()
     machine["load average at end"] = f"{load_now[0]:.2f} {load_now[1]:.2f} {load_now[2]:.2f}"

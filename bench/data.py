@@ -399,3 +399,35 @@ def add_subscribers(total: int) -> dict:
     _reset_sequences([Subscriber])
     transaction.on_commit(analyze)
     return {"added": table.written, "seconds": time.perf_counter() - started}
+
+
+def add_webhook_subscribers(total: int, base_url: str) -> dict:
+    """Make the number of active webhook subscribers to all components ``total`` (adding
+    only), each with an endpoint of its own under ``base_url`` (one receiver)."""
+    from subscriptions.models import Subscriber
+
+    started = time.perf_counter()
+    have = Subscriber.objects.filter(channel=Subscriber.Channel.WEBHOOK).count()
+    start_id = Subscriber.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    rng = random.Random(start_id)
+    codes = Codes(rng)
+    table = Table(Subscriber)
+    at = datetime.now(UTC) - timedelta(days=30)
+    for n in range(start_id + 1, start_id + 1 + max(0, total - have)):
+        table.add(
+            id=n,
+            code=codes(),
+            channel=Subscriber.Channel.WEBHOOK,
+            endpoint=f"{base_url}/hooks/{n}",
+            email=f"ops{n}@example.test",
+            secret=f"{rng.getrandbits(256):064x}",
+            state=Subscriber.State.ACTIVE,
+            all_components=True,
+            confirmed_at=at,
+            created_at=at,
+            updated_at=at,
+        )
+    table.flush()
+    _reset_sequences([Subscriber])
+    transaction.on_commit(analyze)
+    return {"added": table.written, "seconds": time.perf_counter() - started}

@@ -2,6 +2,7 @@
 end to end, and the raw SMTP limit."""
 
 import contextlib
+import http.client
 import re
 import smtplib
 import statistics
@@ -184,6 +185,23 @@ def raw_smtp_rate(port: int, sender: str, message: bytes, count: int, sink) -> f
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as smtp:
         for n in range(count):
             smtp.sendmail(sender, [f"raw{n}@example.test"], message)
+    wait_count(sink, count, timeout=60)
+    return count / (sink.last_at - started)
+
+
+def raw_http_rate(port: int, path: str, headers: dict, body: bytes, count: int, sink) -> float:
+    """POSTs/s for one process sending the same request ``count`` times over ONE
+    kept-alive HTTP connection to the sink, until the sink counted the last one."""
+    sink.reset()
+    keep = {k: v for k, v in headers.items() if k not in ("host", "content-length")}
+    started = time.time()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        for _ in range(count):
+            connection.request("POST", path, body=body, headers=keep)
+            connection.getresponse().read()
+    finally:
+        connection.close()
     wait_count(sink, count, timeout=60)
     return count / (sink.last_at - started)
 

@@ -16,6 +16,7 @@ COLD_STATUS_MS = 50.0  # cold status page with 5,000 incidents
 COLD_GROWTH = 1.5  # cold render time growth from the smallest to the largest history
 POST_MS = 200.0  # posting an update returns within this, whatever the audience
 FANOUT_RATIO = 0.5  # fan-out ≥ 0.5 x the raw SMTP limit
+WEBHOOK_RATIO = 0.5  # webhook fan-out ≥ 0.5 x the raw HTTP limit (one process, one connection)
 RSS_SPREAD = 0.10  # worker peak memory within 10 % from the smallest to the largest audience
 
 

@@ -1,6 +1,7 @@
 """The services of the benchmark stack, each started here and stopped at the end:
 a private redis-server (cache and broker), a fresh PostgreSQL database, gunicorn (2 workers),
-a Celery worker (2 pool processes) and the SMTP sink."""
+a Celery worker (2 pool processes) and the SMTP sink; for the webhook rows, the HTTP
+channels' worker (the Procfile's ``worker-http``) and an HTTP sink."""
 
 import contextlib
 import os
@@ -67,6 +68,9 @@ class Stack:
         self.var_dir = Path(tempfile.mkdtemp(prefix="statusportal-bench-"))
         self.db_name = f"sp_bench_{os.getpid()}"
         self.sample_path = self.var_dir / "sample.eml"
+        self.http_sample_path = self.var_dir / "sample-request.json"
+        self.http_port = free_port()
+        self.http_sink = None
         self.redis_port = free_port()
         self.web_port = free_port()
         self.smtp_port = free_port()
@@ -91,6 +95,8 @@ class Stack:
             "DEBUG": "false",
             "LOG_LEVEL": "WARNING",
             "PYTHONUNBUFFERED": "1",
+            # The webhook sink listens on loopback.
+            "SUBSCRIPTIONS_WEBHOOK_ALLOW_PRIVATE": "true",
         }
         self.env.pop("CI", None)
 
@@ -116,6 +122,8 @@ class Stack:
             self.stop(name)
         if self.sink is not None:
             self.sink.stop()
+        if self.http_sink is not None:
+            self.http_sink.stop()
         if self._db_created and not self.keep_db:
             with contextlib.suppress(Exception):
                 from django.db import connections
@@ -241,6 +249,39 @@ class Stack:
             ],
         )
         wait_for(lambda: b"ready." in self.log("celery").read_bytes(), "celery worker", 60, process)
+
+    def start_http_worker(self) -> None:
+        """The Procfile's ``worker-http``: the HTTP channels' queue, and the HTTP sink."""
+        from bench.httpsink import HttpSink
+
+        self.http_sink = HttpSink.start(self.http_port, str(self.http_sample_path))
+        process = self.spawn(
+            "celery-http",
+            [
+                str(BIN / "celery"),
+                "--app",
+                "statusportal",
+                "worker",
+                "--queues",
+                "outbox-http",
+                "--concurrency",
+                "2",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel",
+                "INFO",
+                "-n",
+                "http@%h",
+            ],
+        )
+        wait_for(
+            lambda: b"ready." in self.log("celery-http").read_bytes(), "HTTP worker", 60, process
+        )
+
+    def http_worker_pid(self) -> int | None:
+        process = self.processes.get("celery-http")
+        return process.pid if process else None
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.web_port}{path}"

@@ -12,6 +12,7 @@ from django.db.models import Case, F, Max, Value, When
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
+from components.signals import status_changed
 from statusportal.codes import CodeField
 from statusportal.models import ApiToken
 
@@ -250,7 +251,7 @@ class Component(models.Model):
         self, old: str | None, *, at: datetime | None, origin: Origin | None
     ) -> "ComponentStatusChange":
         origin = origin or Origin()
-        return ComponentStatusChange.objects.create(
+        change = ComponentStatusChange.objects.create(
             component=self,
             old_status=old,
             new_status=self.status,
@@ -260,6 +261,11 @@ class Component(models.Model):
             user_id=origin.user_id,
             detail=dict(origin.detail),
         )
+        # A live change is announced (webhook subscribers hear of it); a component's first
+        # row and history brought over by an import are not news.
+        if old is not None and origin.source != ChangeSource.IMPORT:
+            status_changed.send(sender=Component, change=change)
+        return change
 
 
 def next_page_position(group_id: int | None = None) -> int:

@@ -329,7 +329,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = soft_time_limit(
     CELERY_TASK_TIME_LIMIT, _mail_server.get("EMAIL_TIMEOUT")
 )
 CELERY_WORKER_MAX_TASKS_PER_CHILD = 1000
-# The sweeper's queue; every worker consumes it too (Procfile: -Q celery,outbox-sweep).
+# The sweeper's queue; every worker consumes it too (Procfile: -Q celery,outbox-sweep;
+# the HTTP channels' worker -Q outbox-http,outbox-sweep).
 CELERY_TASK_ROUTES = {"subscriptions.tasks.sweep": {"queue": "outbox-sweep"}}
 CELERY_BEAT_SCHEDULE = {
     # Re-enqueue outbox events and deliveries left behind (broker outage, killed worker),
@@ -374,6 +375,14 @@ SUBSCRIPTIONS_LEASE_SECONDS = env_int("SUBSCRIPTIONS_LEASE_SECONDS", 30, minimum
 SUBSCRIPTIONS_LAG_ALERT_SECONDS = env_int("SUBSCRIPTIONS_LAG_ALERT_SECONDS", 0, minimum=0)
 # The sweeper is "late" (admin warning) when it has not run for this long.
 SUBSCRIPTIONS_SWEEP_LATE_SECONDS = env_int("SUBSCRIPTIONS_SWEEP_LATE_SECONDS", 120, minimum=1)
+# Webhook, Slack and Teams: one POST may take this long in all (connect, send, answer;
+# never more than one message's share of the lease); slower is a timeout, retried later.
+# Requests in flight at once per send batch.
+SUBSCRIPTIONS_HTTP_TIMEOUT = env_int("SUBSCRIPTIONS_HTTP_TIMEOUT", 10, minimum=1)
+SUBSCRIPTIONS_HTTP_CONCURRENCY = env_int("SUBSCRIPTIONS_HTTP_CONCURRENCY", 32, minimum=1)
+# Endpoints on loopback, private, link-local or metadata addresses are refused unless this
+# is on (an intranet install; tests). See docs/architecture.md, 'Subscriptions'.
+SUBSCRIPTIONS_WEBHOOK_ALLOW_PRIVATE = env_bool("SUBSCRIPTIONS_WEBHOOK_ALLOW_PRIVATE", False)
 check_delivery_timing(
     lease=SUBSCRIPTIONS_LEASE_SECONDS,
     smtp_timeout=_mail_server.get("EMAIL_TIMEOUT"),

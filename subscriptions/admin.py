@@ -48,13 +48,22 @@ class CSVImportForm(forms.Form):
 
 @admin.register(Subscriber)
 class SubscriberAdmin(admin.ModelAdmin):
-    list_display = ["email", "state", "scope", "hard_bounces", "created_at", "confirmed_at"]
-    list_filter = ["state", FollowsComponentFilter, "all_components"]
-    search_fields = ["email", "code"]
+    list_display = [
+        "address",
+        "channel",
+        "state",
+        "scope",
+        "hard_bounces",
+        "created_at",
+        "confirmed_at",
+    ]
+    list_filter = ["channel", "state", FollowsComponentFilter, "all_components"]
+    search_fields = ["email", "endpoint", "code"]
     readonly_fields = ["code", "created_at", "confirmed_at", "unsubscribed_at", "updated_at"]
     filter_horizontal = ["components", "groups"]
     raw_id_fields = ["incidents"]
     actions = [
+        "send_test",
         "resend_confirmation",
         "quarantine",
         "reactivate",
@@ -62,7 +71,20 @@ class SubscriberAdmin(admin.ModelAdmin):
         "export_csv",
     ]
     fieldsets = [
-        (None, {"fields": ["email", "state", "all_components", "components", "groups"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "channel",
+                    "email",
+                    "endpoint",
+                    "state",
+                    "all_components",
+                    "components",
+                    "groups",
+                ]
+            },
+        ),
         ("Incidents followed", {"fields": ["incidents"]}),
         (
             "Advanced",
@@ -83,6 +105,29 @@ class SubscriberAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("components", "groups")
 
+    @admin.display(description="Address or endpoint", ordering="email")
+    def address(self, obj: Subscriber) -> str:
+        if obj.channel == Subscriber.Channel.WEBHOOK:
+            return f"{obj.endpoint} (contact {obj.email})"
+        return obj.address
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change and obj.channel == Subscriber.Channel.WEBHOOK:
+            # The one time the operator sees it: to hand to the receiver's owner.
+            self.message_user(request, f"Signing secret of this webhook: {obj.secret}")
+
+    @admin.action(description="Send a test message (webhook, Slack, Teams)")
+    def send_test(self, request, queryset):
+        for subscriber in queryset:
+            error = delivery.send_test(subscriber)
+            if error is None:
+                self.message_user(request, f"Test accepted by {subscriber.address}.")
+            else:
+                self.message_user(
+                    request, f"Test to {subscriber.address}: {error}", level=messages.WARNING
+                )
+
     @admin.display(description="Follows")
     def scope(self, obj: Subscriber) -> str:
         if obj.all_components:
@@ -93,7 +138,7 @@ class SubscriberAdmin(admin.ModelAdmin):
     @admin.action(description="Resend the confirmation email")
     def resend_confirmation(self, request, queryset):
         sent = sum(
-            services.send_subscriber_email(s, "confirm")
+            services.send_confirmation_request(s)
             for s in queryset.filter(state=Subscriber.State.UNCONFIRMED)
         )
         self.message_user(request, f"Confirmation sent to {sent} unconfirmed subscriber(s).")
@@ -114,7 +159,7 @@ class SubscriberAdmin(admin.ModelAdmin):
             services.rotate_token(subscriber)
         self.message_user(request, f"New link tokens for {queryset.count()} subscriber(s).")
 
-    @admin.action(description="Export as CSV")
+    @admin.action(description="Export email subscribers as CSV")
     def export_csv(self, request, queryset):
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = 'attachment; filename="subscribers.csv"'
@@ -176,6 +221,7 @@ class HasErrorFilter(admin.SimpleListFilter):
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = [
         "subscriber_email",
+        "channel",
         "event_link",
         "state",
         "attempts",
@@ -183,9 +229,14 @@ class DeliveryAdmin(admin.ModelAdmin):
         "sent_at",
         "next_attempt_at",
     ]
-    list_filter = ["state", HasErrorFilter, "event__kind"]
-    list_select_related = ["subscriber", "event__incident"]
-    search_fields = ["subscriber__email", "last_error", "event__incident__name"]
+    list_filter = ["channel", "state", HasErrorFilter, "event__kind"]
+    list_select_related = ["subscriber", "event__incident", "event__status_change__component"]
+    search_fields = [
+        "subscriber__email",
+        "subscriber__endpoint",
+        "last_error",
+        "event__incident__name",
+    ]
     actions = ["retry"]
     date_hierarchy = "created_at"
     readonly_fields = [
@@ -209,10 +260,12 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description="Subscriber", ordering="subscriber__email")
     def subscriber_email(self, obj: Delivery) -> str:
-        return obj.subscriber.email
+        return obj.subscriber.address
 
     @admin.display(description="Event", ordering="event")
     def event_link(self, obj: Delivery) -> str:
+        if obj.event.incident_id is None:
+            return str(obj.event)
         url = reverse("admin:incidents_incident_change", args=[obj.event.incident_id])
         return format_html(
             '<a href="{}">{}</a> — {}', url, obj.event.incident, obj.event.get_kind_display()
@@ -233,9 +286,9 @@ class DeliveryAdmin(admin.ModelAdmin):
 
 @admin.register(NotificationEvent)
 class NotificationEventAdmin(admin.ModelAdmin):
-    list_display = ["incident", "kind", "created_at", "fanned_out_at", "deliveries_link"]
+    list_display = ["__str__", "kind", "created_at", "fanned_out_at", "deliveries_link"]
     list_filter = ["kind", ("fanned_out_at", admin.EmptyFieldListFilter)]
-    list_select_related = ["incident"]
+    list_select_related = ["incident", "status_change__component"]
     search_fields = ["incident__name", "code"]
     readonly_fields = [
         "code",
@@ -243,6 +296,7 @@ class NotificationEventAdmin(admin.ModelAdmin):
         "incident",
         "update",
         "postmortem",
+        "status_change",
         "created_at",
         "fanned_out_at",
     ]

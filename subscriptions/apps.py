@@ -6,7 +6,9 @@ class SubscriptionsConfig(AppConfig):
     verbose_name = "Subscriptions and notifications"
 
     def ready(self) -> None:
-        # The incidents app announces posts; we write the outbox rows in its transaction.
+        # The incidents app announces posts, the components app status changes; we write
+        # the outbox rows in their transaction.
+        from components.signals import status_changed
         from incidents.admin_hooks import register_update_annotation
         from incidents.signals import postmortem_published, update_posted
         from statusportal import health, metrics
@@ -17,6 +19,7 @@ class SubscriptionsConfig(AppConfig):
         postmortem_published.connect(
             receivers.on_postmortem_published, dispatch_uid="subscriptions.postmortem"
         )
+        status_changed.connect(receivers.on_status_changed, dispatch_uid="subscriptions.status")
         # The tasks are enqueued by name (subscriptions.enqueue); importing them here
         # registers them in every process, so that eager mode runs them inline too.
         # Delivery counts under each update on the incident admin page.

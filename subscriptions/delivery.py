@@ -19,18 +19,22 @@ sends, this module decides what happens to the row.
 import functools
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
 from django.db import connection as db_connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from subscriptions import enqueue, services
 from subscriptions.channels.base import Channel, Connection, SendError
 from subscriptions.channels.mail import EmailChannel
+from subscriptions.channels.slack import SlackChannel
+from subscriptions.channels.teams import TeamsChannel
+from subscriptions.channels.webhook import WebhookChannel
 from subscriptions.lease import Lease, LeaseLost, among
 from subscriptions.models import Delivery, NotificationEvent, Subscriber
 
@@ -38,10 +42,13 @@ logger = logging.getLogger(__name__)
 
 DState = Delivery.State
 
-# The only channel until deliveries record theirs.
 EMAIL = EmailChannel()
+# Every channel, by the name deliveries record.
+CHANNELS: dict[str, Channel] = {
+    c.name: c for c in (EMAIL, WebhookChannel(), SlackChannel(), TeamsChannel())
+}
 
-__all__ = ["BatchResult", "among", "backoff", "claim", "retry_failed", "send_batch"]
+__all__ = ["CHANNELS", "BatchResult", "among", "backoff", "claim", "retry_failed", "send_batch"]
 
 
 def claim(ids: Iterable[int], *, now: datetime | None = None) -> str:
@@ -66,9 +73,9 @@ class BatchResult:
     lost: int = 0  # rows whose lease ran out before they were sent (another task has them)
 
 
-def send_batch(ids: Iterable[int], *, channel: Channel = EMAIL) -> BatchResult:
-    """Claim ``ids`` under a lease and send what was claimed over one connection of
-    ``channel``.
+def send_batch(ids: Iterable[int], *, channel: Channel | None = None) -> BatchResult:
+    """Claim ``ids`` under a lease and send what was claimed, each row through its own
+    channel (or ``channel`` for every row), over one connection per channel.
 
     Before each message the lease is confirmed (and renewed when running short); if the
     batch lost it, it stops without sending anything more. Each row's outcome is written
@@ -78,6 +85,10 @@ def send_batch(ids: Iterable[int], *, channel: Channel = EMAIL) -> BatchResult:
     back to ``pending`` with a backoff for a temporary error; ``failed`` with the answer
     for a permanent one. Rows still held when something unexpected stops the batch go
     back to ``pending``.
+
+    A channel with ``concurrency`` above 1 (the HTTP channels) has that many messages in
+    flight at once on other threads; this thread still confirms the lease before handing
+    each one over and writes every outcome, so one endpoint that hangs delays no other.
     """
     result = BatchResult()
     lease = Lease(list(ids)).claim()
@@ -93,40 +104,18 @@ def send_batch(ids: Iterable[int], *, channel: Channel = EMAIL) -> BatchResult:
     lease.held = {row.pk for row in rows}
     if not rows:
         return result
-    prepared: dict[int, Any] = {}
-    connection = channel.connect()
-    sent_subscribers: list[int] = []
-    retry_at: dict[int, list[int]] = {}
+    by_channel: dict[str, list[Delivery]] = {}
+    for row in rows:
+        by_channel.setdefault(row.channel, []).append(row)
+    tally = Tally(result)
     try:
-        for row in rows:
-            try:
-                lease.confirm(row.pk)
-            except LeaseLost:
-                result.lost += 1
-                continue
-            if row.subscriber.state != Subscriber.State.ACTIVE:
-                lease.write(_finish, row, DState.SKIPPED, "subscriber is no longer active")
-                result.skipped += 1
-                continue
-            if row.event_id not in prepared:
-                # Once per event and batch (not joined into every row: the update's
-                # body and the incident would be read and built a hundred times).
-                prepared[row.event_id] = lease.write(_prepare, channel, row.event_id)
-            outcome = _send_one(lease, connection, channel, prepared[row.event_id], row)
-            if outcome is None:
-                lease.write(_finish, row, DState.SENT)
-                sent_subscribers.append(row.subscriber_id)
-                result.sent += 1
-            elif outcome == "lost":
-                result.lost += 1
-            elif outcome == DState.PENDING:
-                result.retry += 1
-                delay = int(backoff(row.attempts + 1).total_seconds())
-                retry_at.setdefault(delay, []).append(row.pk)
+        for name, group in by_channel.items():
+            medium = channel or CHANNELS[name]
+            if medium.concurrency > 1:
+                _send_concurrently(lease, medium, group, tally)
             else:
-                result.failed += 1
+                _send_in_turn(lease, medium, group, tally)
     finally:
-        connection.close()
         # Anything still claimed (an unexpected error or a time limit stopped the loop)
         # is handed back now instead of waiting for its lease to run out.
         lease.write(
@@ -134,13 +123,142 @@ def send_batch(ids: Iterable[int], *, channel: Channel = EMAIL) -> BatchResult:
                 among(lease.ids), claim=lease.token, state=DState.SENDING
             ).update(state=DState.PENDING, claim="", lease_until=None)
         )
-        lease.write(services.clear_hard_bounces, sent_subscribers)
-    for delay, retry_ids in retry_at.items():
+        lease.write(services.clear_hard_bounces, tally.sent_subscribers)
+    for (name, delay), retry_ids in tally.retry_at.items():
         try:
-            enqueue.enqueue_send(retry_ids, countdown=delay)
+            enqueue.enqueue_send(retry_ids, countdown=delay, channel=name)
         except Exception:
             logger.warning("could not enqueue a retry; the sweeper will pick it up")
     return result
+
+
+@dataclass
+class Tally:
+    """A batch's outcomes so far: the counts, who was reached, what to retry when."""
+
+    result: BatchResult
+    sent_subscribers: list[int] = field(default_factory=list)
+    retry_at: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+
+    def count(self, row: Delivery, outcome: "Outcome") -> None:
+        if outcome is None:
+            self.sent_subscribers.append(row.subscriber_id)
+            self.result.sent += 1
+        elif outcome == "lost":
+            self.result.lost += 1
+        elif isinstance(outcome, int):
+            self.result.retry += 1
+            self.retry_at.setdefault((row.channel, outcome), []).append(row.pk)
+        else:
+            self.result.failed += 1
+
+
+# None: sent; "lost": the lease was lost before the message was committed; an int: back
+# to pending, due in that many seconds; "failed".
+Outcome = str | int | None
+
+
+def _ready(lease: Lease, row: Delivery, tally: Tally) -> bool:
+    """Confirm the lease on ``row`` and that its subscriber still wants it; False (and
+    the row accounted for) when it is not to be sent."""
+    try:
+        lease.confirm(row.pk)
+    except LeaseLost:
+        tally.result.lost += 1
+        return False
+    if row.subscriber.state != Subscriber.State.ACTIVE:
+        lease.write(_finish, row, DState.SKIPPED, "subscriber is no longer active")
+        tally.result.skipped += 1
+        return False
+    return True
+
+
+def _send_in_turn(lease: Lease, channel: Channel, rows: list[Delivery], tally: Tally) -> None:
+    """One message after the other over one connection (email: one SMTP session)."""
+    prepared: dict[int, Any] = {}
+    connection = channel.connect()
+    try:
+        for row in rows:
+            if not _ready(lease, row, tally):
+                continue
+            if row.event_id not in prepared:
+                # Once per event and batch (not joined into every row: the update's
+                # body and the incident would be read and built a hundred times).
+                prepared[row.event_id] = lease.write(_prepare, channel, row.event_id)
+            outcome = _send_one(lease, connection, channel, prepared[row.event_id], row)
+            tally.count(row, _settle(lease, channel, row, outcome))
+    finally:
+        connection.close()
+
+
+def _send_concurrently(lease: Lease, channel: Channel, rows: list[Delivery], tally: Tally) -> None:
+    """Up to ``channel.concurrency`` messages in flight on a thread pool. This thread
+    confirms the lease before each hand-over and writes each outcome as it arrives; the
+    sending thread's fence checks the lease without touching the database."""
+    prepared: dict[int, Any] = {}
+    connection = channel.connect()
+    in_flight: dict[Future[BaseException | None], Delivery] = {}
+
+    def settle(done: Iterable[Future[BaseException | None]]) -> None:
+        delivered: list[Delivery] = []
+        for future in done:
+            row = in_flight.pop(future)
+            error = future.result()
+            if error is None:
+                delivered.append(row)
+            else:
+                tally.count(row, _settle(lease, channel, row, error))
+        if delivered:
+            # The messages that arrived since the last look, marked in one commit: no
+            # more in doubt than the messages in flight were a moment ago.
+            lease.write(_finish_sent, [row.pk for row in delivered], lease.token)
+            for row in delivered:
+                tally.count(row, None)
+
+    try:
+        with ThreadPoolExecutor(channel.concurrency, thread_name_prefix="send") as pool:
+            try:
+                for row in rows:
+                    if len(in_flight) >= channel.concurrency:
+                        settle(wait(in_flight, return_when=FIRST_COMPLETED).done)
+                    if not _ready(lease, row, tally):
+                        continue
+                    if row.event_id not in prepared:
+                        prepared[row.event_id] = lease.write(_prepare, channel, row.event_id)
+                    future = pool.submit(_attempt, lease, connection, prepared[row.event_id], row)
+                    in_flight[future] = row
+                settle(wait(in_flight).done)
+            finally:
+                # (Something unexpected stopped the loop: the messages in flight finish
+                # within their timeout, their outcomes are still written.)
+                if in_flight:
+                    settle(wait(in_flight).done)
+    finally:
+        connection.close()
+
+
+def _attempt(
+    lease: Lease, connection: Connection, prepared: Any, row: Delivery
+) -> BaseException | None:
+    """Send one row's message on a pool thread; the error, or None when delivered."""
+    try:
+        connection.send(prepared, row.subscriber, fence=lambda: lease.check(row.pk))
+    except Exception as exc:
+        return exc
+    return None
+
+
+def _settle(lease: Lease, channel: Channel, row: Delivery, error: BaseException | None) -> Outcome:
+    """Write the outcome of one attempt."""
+    if error is None:
+        lease.write(_finish, row, DState.SENT)
+        return None
+    if isinstance(error, LeaseLost):
+        return "lost"
+    if not isinstance(error, Exception):
+        raise error
+    state, delay = lease.write(_record_error, row, channel.classify(error))
+    return delay if state == DState.PENDING else "failed"
 
 
 def _prepare(channel: Channel, event_id: int) -> Any:
@@ -152,20 +270,19 @@ def _prepare(channel: Channel, event_id: int) -> Any:
 
 def _send_one(
     lease: Lease, connection: Connection, channel: Channel, prepared: Any, row: Delivery
-) -> str | None:
-    """Send one row's message; None when the server accepted it, "lost" when the lease
-    was lost just before the message was committed (nothing was sent), else the row's
-    new state after the error was recorded."""
+) -> Exception | None:
+    """Send one row's message; None when the server accepted it, else the error (a
+    LeaseLost when the lease was lost just before the message was committed: nothing
+    was sent)."""
     try:
         connection.send(prepared, row.subscriber, fence=lambda: lease.confirm(row.pk))
-    except LeaseLost:
+    except LeaseLost as exc:
         connection.close()  # the server drops a message whose data never ended
-        return "lost"
+        return exc
     except Exception as exc:
-        error = channel.classify(exc)
-        if error.broken:
+        if channel.classify(exc).broken:
             connection.close()
-        return lease.write(_record_error, row, error)
+        return exc
     return None
 
 
@@ -182,6 +299,18 @@ def _finish(row: Delivery, state: str, error: str = "") -> None:
         cursor.execute(_finish_sql(), [state, 1 if sent else 0, now, error, row.pk, row.claim])
 
 
+def _finish_sent(ids: list[int], token: str) -> None:
+    """Mark the rows ``ids`` this claim still holds ``sent``, in one autocommit."""
+    Delivery.objects.filter(among(ids), claim=token).update(
+        state=DState.SENT,
+        attempts=F("attempts") + 1,
+        sent_at=timezone.now(),
+        last_error="",
+        claim="",
+        lease_until=None,
+    )
+
+
 @functools.cache
 def _finish_sql() -> str:
     quote = db_connection.ops.quote_name
@@ -194,9 +323,17 @@ def _finish_sql() -> str:
     )
 
 
-def _record_error(row: Delivery, error: SendError) -> str:
+def retry_delay(attempts: int, error: SendError) -> timedelta:
+    """The backoff after ``attempts``, or later if the receiver asked (Retry-After)."""
+    delay = backoff(attempts)
+    if error.retry_after is not None:
+        delay = max(delay, timedelta(seconds=min(error.retry_after, 6 * 3600)))
+    return delay
+
+
+def _record_error(row: Delivery, error: SendError) -> tuple[str, int]:
     """Write a failed attempt (if this claim still holds the row); returns the row's new
-    state."""
+    state and, when it is pending again, in how many seconds it is due."""
     attempts = row.attempts + 1
     if error.permanent or attempts >= settings.SUBSCRIPTIONS_MAX_ATTEMPTS:
         reason = error.reason if error.permanent else f"gave up after {attempts}: {error.reason}"
@@ -204,32 +341,50 @@ def _record_error(row: Delivery, error: SendError) -> str:
             state=DState.FAILED, attempts=attempts, last_error=reason, claim="", lease_until=None
         )
         if error.permanent:
-            services.record_hard_bounce(row.subscriber)
+            services.record_hard_bounce(row.subscriber, reason)
         logger.warning("delivery %s failed: %s", row.pk, reason)
-        return DState.FAILED
+        return DState.FAILED, 0
+    delay = retry_delay(attempts, error)
     Delivery.objects.filter(pk=row.pk, claim=row.claim).update(
         state=DState.PENDING,
         attempts=attempts,
         last_error=error.reason,
-        next_attempt_at=timezone.now() + backoff(attempts),
+        next_attempt_at=timezone.now() + delay,
         claim="",
         lease_until=None,
     )
-    return DState.PENDING
+    return DState.PENDING, int(delay.total_seconds())
+
+
+def send_test(subscriber: Subscriber) -> str | None:
+    """Send the channel's test message to ``subscriber`` now (the admin's "send test"):
+    None when the endpoint accepted it, else why not. Nothing goes through the outbox."""
+    channel = CHANNELS[subscriber.channel]
+    prepared = channel.prepare_test()
+    if prepared is None:
+        return f"the {channel.name} channel has no test message"
+    connection = channel.connect()
+    try:
+        connection.send(prepared, subscriber)
+    except Exception as exc:
+        return channel.classify(exc).reason
+    finally:
+        connection.close()
+    return None
 
 
 def retry_failed(deliveries: QuerySet[Delivery]) -> int:
     """An operator retries failed deliveries (the address was fixed, the server is back):
     they become pending with fresh attempts and are enqueued; if the broker is down the
     sweeper picks them up. Returns how many."""
-    ids = list(deliveries.filter(state=DState.FAILED).values_list("pk", flat=True))
+    rows = list(deliveries.filter(state=DState.FAILED).values_list("pk", "channel"))
+    ids = [pk for pk, _ in rows]
     Delivery.objects.filter(pk__in=ids, state=DState.FAILED).update(
         state=DState.PENDING, attempts=0, next_attempt_at=timezone.now()
     )
-    for batch in enqueue.chunked(ids, settings.SUBSCRIPTIONS_BATCH_SIZE):
-        try:
-            enqueue.enqueue_send(batch)
-        except Exception:
-            logger.warning("could not enqueue retried deliveries; the sweeper will")
-            break
+    try:
+        for name, batch in enqueue.batches_by_channel(rows):
+            enqueue.enqueue_send(batch, channel=name)
+    except Exception:
+        logger.warning("could not enqueue retried deliveries; the sweeper will")
     return len(ids)

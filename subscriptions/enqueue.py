@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterable, Iterator
 
 from celery import current_app
+from django.conf import settings
 from kombu.connection import ConnectionPool
 
 logger = logging.getLogger(__name__)
@@ -18,6 +19,11 @@ logger = logging.getLogger(__name__)
 FAN_OUT = "subscriptions.tasks.fan_out"
 SEND_BATCH = "subscriptions.tasks.send_batch"
 SWEEP = "subscriptions.tasks.sweep"
+
+# Send batches of the HTTP channels (webhook, Slack, Teams) go to a queue of their own, so
+# that endpoints that hang never hold up email, nor email backlogs them (a worker of the
+# Procfile consumes it; docs/architecture.md, 'The outbox').
+HTTP_QUEUE = "outbox-http"
 
 # Connections the posting path publishes over, kept open between posts (per process and
 # broker URL: a forked process or a changed broker gets a pool of its own).
@@ -31,10 +37,33 @@ def chunked(items: list[int], size: int) -> Iterator[list[int]]:
         yield items[start : start + size]
 
 
-def enqueue_send(ids: Iterable[int], countdown: float | None = None) -> None:
-    """Enqueue the sending of these deliveries (raises if the broker is unreachable)."""
+def batches_by_channel(
+    rows: Iterable[tuple[int, str]], size: int | None = None
+) -> Iterator[tuple[str, list[int]]]:
+    """(channel, ids) send batches of ``rows`` of (id, channel): one channel per batch,
+    ids in order, at most ``size`` (SUBSCRIPTIONS_BATCH_SIZE) each."""
+    by_channel: dict[str, list[int]] = {}
+    for pk, channel in rows:
+        by_channel.setdefault(channel, []).append(pk)
+    for channel, ids in by_channel.items():
+        for batch in chunked(sorted(ids), size or settings.SUBSCRIPTIONS_BATCH_SIZE):
+            yield channel, batch
+
+
+def queue_for(channel: str) -> str | None:
+    """The queue of a channel's send batches (None: Celery's default queue)."""
+    return None if channel == "email" else HTTP_QUEUE
+
+
+def enqueue_send(
+    ids: Iterable[int], countdown: float | None = None, *, channel: str = "email"
+) -> None:
+    """Enqueue the sending of these deliveries of ``channel`` (raises if the broker is
+    unreachable)."""
+    queue = queue_for(channel)
+    options = {"queue": queue} if queue else {}
     # celery-types wants a float; Celery takes None (no delay), its default.
-    current_app.signature(SEND_BATCH, args=(list(ids),)).apply_async(countdown=countdown)  # type: ignore[arg-type]
+    current_app.signature(SEND_BATCH, args=(list(ids),)).apply_async(countdown=countdown, **options)  # type: ignore[arg-type]
 
 
 def enqueue_fan_out(event_id: int) -> bool:

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from components.models import Component, ComponentGroup
+from subscriptions.models import Subscriber
 
 
 class ScopeForm(forms.Form):
@@ -55,13 +56,42 @@ class ScopeForm(forms.Form):
 
 
 class SubscribeForm(ScopeForm):
-    email = forms.EmailField(
-        max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    """Email, a webhook (URL + contact email), a Slack or a Teams channel (URL)."""
+
+    channel = forms.ChoiceField(
+        choices=Subscriber.Channel.choices,
+        required=False,
+        initial=Subscriber.Channel.EMAIL,
+        widget=forms.RadioSelect,
     )
+    email = forms.EmailField(
+        max_length=254,
+        required=False,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    endpoint = forms.CharField(max_length=2000, required=False, strip=True)
     # Honeypot: hidden from people by CSS, filled in by naive bots.
     website = forms.CharField(required=False, label="Leave this empty")
 
-    field_order = ["email", "scope", "groups", "components", "website"]
+    field_order = ["channel", "email", "endpoint", "scope", "groups", "components", "website"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        channel = data.get("channel") or Subscriber.Channel.EMAIL
+        data["channel"] = channel
+        needs_email = channel in (Subscriber.Channel.EMAIL, Subscriber.Channel.WEBHOOK)
+        if needs_email and not data.get("email") and "email" not in self.errors:
+            self.add_error(
+                "email",
+                ValidationError("Enter your email address.", code="required")
+                if channel == Subscriber.Channel.EMAIL
+                else ValidationError("A webhook needs a contact email address.", code="required"),
+            )
+        if channel != Subscriber.Channel.EMAIL and not data.get("endpoint"):
+            self.add_error(
+                "endpoint", ValidationError("Enter the URL to post to.", code="required")
+            )
+        return data
 
     @property
     def is_bot(self) -> bool:

@@ -136,6 +136,13 @@ class Lease:
         if pk not in self.held:
             raise LeaseLost(pk)
 
+    def check(self, pk: int) -> None:
+        """The fence of a message sent from another thread (``Channel.concurrency``):
+        no database access, the batch's own thread confirmed and renewed the lease just
+        before handing the message over; raise LeaseLost if it is gone or ran out."""
+        if pk not in self.held or self.remaining() <= 0:
+            raise LeaseLost(pk)
+
     def write(self, statement: Callable[..., T], *args: Any) -> T:
         """Run an outcome write, reconnecting after a lost connection while the lease
         holds (the write is conditional on the token, so repeating it is harmless)."""

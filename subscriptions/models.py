@@ -1,23 +1,28 @@
 """Subscribers and the notification outbox.
 
-A ``Subscriber`` is one email address with a scope (everything, chosen components or
-groups, and/or single incidents). A ``NotificationEvent`` is something worth emailing
+A ``Subscriber`` is one endpoint of one channel (an email address, a webhook URL, a Slack
+or Microsoft Teams incoming-webhook URL) with a scope (everything, chosen components or
+groups, and/or single incidents). A ``NotificationEvent`` is something worth notifying
 about (an update posted with delivery on, a postmortem published with notify on, a
-maintenance reminder); it is written in the same transaction as the change it reports.
-A ``Delivery`` is one (event, subscriber) email: the outbox row exists before the send and
-records its outcome after it (see docs/architecture.md, 'The outbox').
+maintenance reminder, a component's status change); it is written in the same
+transaction as the change it reports. A ``Delivery`` is one (event, subscriber) message:
+the outbox row exists before the send and records its outcome after it (see
+docs/architecture.md, 'The outbox').
 """
 
 import secrets
+from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
-from components.models import Component, ComponentGroup
+from components.models import Component, ComponentGroup, ComponentStatusChange
 from incidents.models import Incident, IncidentUpdate, Postmortem
 from statusportal.codes import CodeField
+from subscriptions.egress import check_endpoint
 
 
 def new_token() -> str:
@@ -27,8 +32,14 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def new_secret() -> str:
+    """The key a webhook subscriber checks our signatures with (256 bits, hex)."""
+    return secrets.token_hex(32)
+
+
 class Subscriber(models.Model):
-    """One email address that hears about incidents, with what it chose to follow."""
+    """One endpoint that hears about incidents (an email address, a webhook, a Slack or
+    Teams channel), with what it chose to follow."""
 
     class State(models.TextChoices):
         UNCONFIRMED = "unconfirmed", "Unconfirmed"
@@ -36,8 +47,40 @@ class Subscriber(models.Model):
         QUARANTINED = "quarantined", "Quarantined (bouncing)"
         UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
 
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        WEBHOOK = "webhook", "Webhook"
+        SLACK = "slack", "Slack"
+        TEAMS = "teams", "Microsoft Teams"
+
+        @classmethod
+        def over_http(cls) -> list["Subscriber.Channel"]:
+            """Channels that POST to an endpoint URL."""
+            return [cls.WEBHOOK, cls.SLACK, cls.TEAMS]
+
     code = CodeField()
-    email = models.EmailField(max_length=254, help_text="Unique, whatever its case.")
+    channel = models.CharField(
+        max_length=16, choices=Channel.choices, default=Channel.EMAIL, db_index=True
+    )
+    email = models.EmailField(
+        max_length=254,
+        blank=True,
+        help_text="Email subscribers: the address, unique whatever its case. Webhooks: the "
+        "contact told about confirmation and quarantine. Slack and Teams: optional contact.",
+    )
+    # (A CharField: egress.check_endpoint is the one rule for what an endpoint may be.)
+    endpoint = models.CharField(
+        max_length=2000,
+        blank=True,
+        help_text="Webhook, Slack or Teams: the http(s) URL notifications are POSTed to.",
+    )
+    secret = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="Webhooks: the key of the X-Statusportal-Signature HMAC.",
+    )
     state = models.CharField(
         max_length=16, choices=State.choices, default=State.UNCONFIRMED, db_index=True
     )
@@ -80,11 +123,58 @@ class Subscriber(models.Model):
         verbose_name = "subscriber"
         ordering = ["-created_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(Lower("email"), name="%(app_label)s_%(class)s_unique_email_ci"),
+            models.UniqueConstraint(
+                Lower("email"),
+                name="%(app_label)s_%(class)s_unique_email_ci",
+                condition=Q(channel="email"),
+            ),
+            models.UniqueConstraint(
+                fields=["channel", "endpoint"],
+                name="%(app_label)s_%(class)s_unique_endpoint",
+                condition=~Q(channel="email"),
+            ),
         ]
 
     def __str__(self) -> str:
-        return self.email
+        if self.channel == self.Channel.EMAIL:
+            return self.email
+        return f"{self.get_channel_display()}: {self.endpoint}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.channel == self.Channel.WEBHOOK and not self.secret:
+            self.secret = new_secret()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "secret"}
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """What each channel needs: an email address, or an endpoint that may be sent to
+        (and for a webhook, a contact address). The admin's form enforces it; the
+        services check the same before they write."""
+        if self.channel == self.Channel.EMAIL:
+            if not self.email:
+                raise ValidationError({"email": "Enter the email address."}, code="required")
+            if self.endpoint:
+                raise ValidationError(
+                    {"endpoint": "An email subscriber has no endpoint."}, code="invalid"
+                )
+            return
+        if not self.endpoint:
+            raise ValidationError({"endpoint": "Enter the URL to post to."}, code="required")
+        if self.channel == self.Channel.WEBHOOK and not self.email:
+            raise ValidationError(
+                {"email": "A webhook needs a contact email address."}, code="required"
+            )
+        self.endpoint = check_endpoint(self.endpoint)
+
+    @property
+    def address(self) -> str:
+        """Where this subscriber's notifications go: the email address or the URL."""
+        return self.email if self.channel == self.Channel.EMAIL else self.endpoint
+
+    @property
+    def over_http(self) -> bool:
+        return self.channel in self.Channel.over_http()
 
     @property
     def is_active(self) -> bool:
@@ -92,7 +182,7 @@ class Subscriber(models.Model):
 
 
 class NotificationEvent(models.Model):
-    """Something subscribers are emailed about, recorded in the transaction that made it.
+    """Something subscribers are notified about, recorded in the transaction that made it.
 
     The fan-out reads it to create one Delivery per recipient; ``fanned_out_at`` stays
     empty until every recipient has a row, so the sweeper can finish an interrupted
@@ -102,11 +192,25 @@ class NotificationEvent(models.Model):
         UPDATE = "update", "Incident update"
         POSTMORTEM = "postmortem", "Postmortem published"
         REMINDER = "reminder", "Maintenance reminder"
+        COMPONENT = "component", "Component status changed"
 
     code = CodeField()
     kind = models.CharField(max_length=16, choices=Kind.choices)
     incident = models.ForeignKey(
-        Incident, on_delete=models.CASCADE, related_name="notification_events"
+        Incident,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notification_events",
+        help_text="Empty for a component's status change.",
+    )
+    status_change = models.OneToOneField(
+        ComponentStatusChange,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="notification_event",
+        help_text="A component's status change (heard by webhook subscribers).",
     )
     update = models.OneToOneField(
         IncidentUpdate,
@@ -150,11 +254,14 @@ class NotificationEvent(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.incident_id is None:
+            return f"{self.get_kind_display()}: {self.status_change}"
         return f"{self.get_kind_display()}: {self.incident}"
 
 
 class Delivery(models.Model):
-    """One email of one event to one subscriber, and what became of it."""
+    """One message of one event to one subscriber (by its channel), and what became of
+    it."""
 
     class State(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -173,9 +280,17 @@ class Delivery(models.Model):
         db_index=False,
     )
     subscriber = models.ForeignKey(Subscriber, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(
+        max_length=16,
+        choices=Subscriber.Channel.choices,
+        default=Subscriber.Channel.EMAIL,
+        help_text="The subscriber's channel, copied at fan-out (send batches, counts).",
+    )
     state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
     attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True, default="", help_text="The mail server's answer.")
+    last_error = models.TextField(
+        blank=True, default="", help_text="The mail server's or the endpoint's answer."
+    )
     next_attempt_at = models.DateTimeField(
         default=timezone.now,
         help_text="Not sent before this; the sweeper re-enqueues pending rows past it.",

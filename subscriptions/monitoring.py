@@ -12,10 +12,9 @@ from django.utils import timezone
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from subscriptions.models import Delivery, NotificationEvent, SweeperRun
+from subscriptions.models import Delivery, NotificationEvent, Subscriber, SweeperRun
 
 DState = Delivery.State
-CHANNEL = "email"  # the only channel until deliveries record theirs
 
 
 @dataclass(frozen=True)
@@ -92,10 +91,10 @@ def _ago(status: OutboxStatus) -> str:
 
 
 def failure_reason(last_error: str) -> str:
-    """A bounded label for a failed row's answer."""
+    """A bounded label for a failed row's answer (an SMTP 5xx, or an endpoint's refusal)."""
     if last_error.startswith("gave up after"):
         return "gave_up"
-    if last_error[:1] == "5":
+    if last_error[:1] == "5" or last_error.startswith(("HTTP ", "refused:")):
         return "rejected"
     return "other"
 
@@ -107,29 +106,39 @@ class OutboxCollector(Collector):
         by_state = GaugeMetricFamily(
             "statusportal_deliveries", "Deliveries by state.", labels=["state", "channel"]
         )
-        counts = dict(Delivery.objects.order_by().values_list("state").annotate(n=Count("pk")))
-        for state in DState.values:
-            by_state.add_metric([state, CHANNEL], counts.get(state, 0))
+        counts = {
+            (channel, state): n
+            for channel, state, n in Delivery.objects.order_by()
+            .values_list("channel", "state")
+            .annotate(n=Count("pk"))
+        }
+        channels = Subscriber.Channel.values
+        for channel in channels:
+            for state in DState.values:
+                by_state.add_metric([state, channel], counts.get((channel, state), 0))
         yield by_state
         sent = CounterMetricFamily(
-            "statusportal_deliveries_sent", "Messages the mail server accepted.", labels=["channel"]
+            "statusportal_deliveries_sent",
+            "Messages the mail server or the endpoint accepted.",
+            labels=["channel"],
         )
-        sent.add_metric([CHANNEL], counts.get(DState.SENT, 0))
+        for channel in channels:
+            sent.add_metric([channel], counts.get((channel, DState.SENT), 0))
         yield sent
         failures = CounterMetricFamily(
             "statusportal_delivery_failures",
             "Deliveries that failed for good, by reason.",
             labels=["reason", "channel"],
         )
-        reasons: dict[str, int] = {"gave_up": 0, "rejected": 0, "other": 0}
-        for error in (
+        reasons = {(c, r): 0 for c in channels for r in ("gave_up", "rejected", "other")}
+        for channel, error in (
             Delivery.objects.filter(state=DState.FAILED)
-            .values_list("last_error", flat=True)
+            .values_list("channel", "last_error")
             .iterator()
         ):
-            reasons[failure_reason(error)] += 1
-        for reason, n in reasons.items():
-            failures.add_metric([reason, CHANNEL], n)
+            reasons[(channel, failure_reason(error))] += 1
+        for (channel, reason), n in reasons.items():
+            failures.add_metric([reason, channel], n)
         yield failures
         status = outbox_status()
         yield GaugeMetricFamily(

@@ -27,9 +27,10 @@ from django.db.models import F
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from components.models import ComponentStatusChange
 from incidents.models import Incident, IncidentUpdate, Postmortem
 from subscriptions.audience import recipients
-from subscriptions.enqueue import chunked, enqueue_fan_out, enqueue_send
+from subscriptions.enqueue import batches_by_channel, enqueue_fan_out, enqueue_send
 from subscriptions.models import Delivery, NotificationEvent, Subscriber, SweeperRun
 
 DState = Delivery.State
@@ -37,7 +38,16 @@ DState = Delivery.State
 # Subscribers read per fan-out page (keyset pagination by primary key: memory stays flat).
 FANOUT_PAGE = 500
 
-Enqueue = Callable[[list[int]], None]
+# ``enqueue(ids)`` for an email batch, ``enqueue(ids, channel=name)`` for another
+# channel's (``enqueue.enqueue_send`` routes it to that channel's queue).
+Enqueue = Callable[..., None]
+
+
+def _enqueue(enqueue: Enqueue, channel: str, ids: list[int]) -> None:
+    if channel == Subscriber.Channel.EMAIL:
+        enqueue(ids)
+    else:
+        enqueue(ids, channel=channel)
 
 
 # --- Recording events (called inside the posting transaction) ------------------------
@@ -84,6 +94,22 @@ def record_reminder(incident: Incident) -> NotificationEvent | None:
     return event
 
 
+def record_component_change(change: ComponentStatusChange) -> NotificationEvent | None:
+    """A component's status changed (live): the event webhook subscribers hear about, as
+    Statuspage's component update. Nothing is written while no webhook subscriber is
+    active (the usual case: status changes are frequent, webhooks rare)."""
+    webhooks = Subscriber.objects.filter(
+        channel=Subscriber.Channel.WEBHOOK, state=Subscriber.State.ACTIVE
+    )
+    if not webhooks.exists():
+        return None
+    event = NotificationEvent.objects.create(
+        kind=NotificationEvent.Kind.COMPONENT, status_change=change
+    )
+    _fan_out_after_commit(event)
+    return event
+
+
 def _fan_out_after_commit(event: NotificationEvent) -> None:
     transaction.on_commit(lambda: enqueue_fan_out(event.pk))
 
@@ -103,7 +129,9 @@ def fan_out(event_id: int, enqueue: Enqueue = enqueue_send) -> int:
        the event fanned out.
     """
     event = (
-        NotificationEvent.objects.select_related("incident", "update", "postmortem")
+        NotificationEvent.objects.select_related(
+            "incident", "update", "postmortem", "status_change"
+        )
         .filter(pk=event_id)
         .first()
     )
@@ -123,10 +151,10 @@ def fan_out(event_id: int, enqueue: Enqueue = enqueue_send) -> int:
         # that look cheap; it costs O(backlog) per page).
         rows = Delivery.objects.filter(
             event=event, subscriber_id__gte=page[0], subscriber_id__lte=page[-1]
-        ).values_list("pk", "state")
-        pending = sorted(pk for pk, state in rows if state == DState.PENDING)
-        for batch in chunked(pending, settings.SUBSCRIPTIONS_BATCH_SIZE):
-            enqueue(batch)
+        ).values_list("pk", "state", "channel")
+        pending = [(pk, channel) for pk, state, channel in rows if state == DState.PENDING]
+        for channel, batch in batches_by_channel(pending):
+            _enqueue(enqueue, channel, batch)
         cursor = page[-1]
         NotificationEvent.objects.filter(pk=event.pk).update(fanout_cursor=cursor)
         visited += len(page)
@@ -135,7 +163,8 @@ def fan_out(event_id: int, enqueue: Enqueue = enqueue_send) -> int:
 
 
 def _insert_rows(event: NotificationEvent, subscriber_ids: list[int]) -> None:
-    """Insert a pending row per subscriber, skipping pairs that already have one.
+    """Insert a pending row per subscriber (with its channel), skipping pairs that
+    already have one.
 
     What ``bulk_create(ignore_conflicts=True)`` does, in one INSERT ... SELECT: building
     and preparing 500 model instances per page cost ~40 us of CPU per recipient, about
@@ -149,10 +178,11 @@ def _insert_rows(event: NotificationEvent, subscriber_ids: list[int]) -> None:
     now = db_connection.ops.adapt_datetimefield_value(timezone.now())
     sql = (
         f"INSERT INTO {quote(Delivery._meta.db_table)} ({column['event']}, "
-        f"{column['subscriber']}, {column['state']}, {column['attempts']}, "
-        f"{column['last_error']}, {column['claim']}, {column['next_attempt_at']}, "
-        f"{column['created_at']}) "
-        f"SELECT %s, {subscriber_pk}, %s, 0, '', '', %s, %s "
+        f"{column['subscriber']}, {column['channel']}, {column['state']}, "
+        f"{column['attempts']}, {column['last_error']}, {column['claim']}, "
+        f"{column['next_attempt_at']}, {column['created_at']}) "
+        f"SELECT %s, {subscriber_pk}, {quote(cast(str, subscriber.get_field('channel').column))}, "
+        f"%s, 0, '', '', %s, %s "
         f"FROM {quote(subscriber.db_table)} "
         f"WHERE {subscriber_pk} IN ({', '.join(['%s'] * len(subscriber_ids))}) "
         # Delivery ids in subscriber order: a batch's ids stay close together (the id
@@ -216,16 +246,16 @@ def sweep(
         page = list(
             Delivery.objects.filter(state=DState.PENDING, next_attempt_at__lte=stale, pk__gt=cursor)
             .order_by("pk")
-            .values_list("pk", flat=True)[:FANOUT_PAGE]
+            .values_list("pk", "channel")[:FANOUT_PAGE]
         )
         if not page:
             break
-        for batch in chunked(page, settings.SUBSCRIPTIONS_BATCH_SIZE):
+        for channel, batch in batches_by_channel(page):
             taken = _take(batch, stale, now)
             if taken:
-                enqueue(taken)
+                _enqueue(enqueue, channel, taken)
                 result.requeued += len(taken)
-        cursor = page[-1]
+        cursor = page[-1][0]
     record_sweep(now)
     return result
 

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from components.models import ComponentStatusChange
 from incidents.models import IncidentUpdate, Postmortem
 from subscriptions import outbox
 
@@ -16,3 +17,8 @@ def on_postmortem_published(
     sender: Any, postmortem: Postmortem, notify: bool = False, **kwargs: Any
 ) -> None:
     outbox.record_postmortem(postmortem, notify)
+
+
+def on_status_changed(sender: Any, change: ComponentStatusChange, **kwargs: Any) -> None:
+    """A component's status changed (inside the writing transaction, like the others)."""
+    outbox.record_component_change(change)

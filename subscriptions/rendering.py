@@ -3,7 +3,7 @@
 
 Kinds: ``confirm`` (double opt-in), ``manage`` (an active subscriber signed up again),
 ``update`` (an incident or maintenance update), ``postmortem``, ``reminder`` (maintenance
-starts soon).
+starts soon); to a webhook's contact: ``webhook-confirm`` and ``endpoint-quarantined``.
 
 Notifications go to thousands of subscribers at once and are the same for all of them
 but for a few values: the secret token in the manage and unsubscribe links, the
@@ -89,10 +89,16 @@ def assemble(
 
 
 def subscriber_email(
-    subscriber: Subscriber, kind: str, *, incident: Incident | None = None
+    subscriber: Subscriber,
+    kind: str,
+    *,
+    incident: Incident | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> EmailMultiAlternatives:
-    """The confirm email (double opt-in) or the manage email (already subscribed)."""
+    """The confirm email (double opt-in), the manage email (already subscribed), the
+    webhook's confirm email and the "endpoint quarantined" email (to its contact)."""
     context = {
+        **(extra or {}),
         "subscriber": subscriber,
         "incident": incident,
         "confirm_url": links.confirm_url(subscriber, incident),
@@ -190,7 +196,7 @@ class NotificationContext:
         wording = self.wordings.get(subscriber.pk)
         if wording is None:
             wording = self.wordings[subscriber.pk] = Wording(
-                reason=scope.reason(subscriber, self.component_ids, self.event.incident_id),
+                reason=scope.reason(subscriber, self.component_ids, self.event.incident_id or 0),
                 scope=scope.describe(subscriber),
             )
         return wording
@@ -210,6 +216,7 @@ class NotificationContext:
     @classmethod
     def for_event(cls, event: NotificationEvent) -> "NotificationContext":
         incident = event.incident
+        assert incident is not None  # (emails are about incidents; status changes go to webhooks)
         values: dict[str, Any] = {
             "incident": incident,
             "incident_url": links.absolute(incident.get_absolute_url()),
@@ -292,7 +299,9 @@ class NotificationContext:
         mail carries it, later ones reply to it. Ids are deterministic, so a retried or
         duplicated send keeps the same Message-ID (receivers can drop the duplicate)."""
         domain = links.mail_domain()
-        root = f"<incident.{self.event.incident.code}.{code}@{domain}>"
+        incident = self.event.incident
+        assert incident is not None  # (see for_event)
+        root = f"<incident.{incident.code}.{code}@{domain}>"
         if self.opens_thread:
             return {"Message-ID": root}
         own = f"<{self.kind}.{self.event.code}.{code}@{domain}>"

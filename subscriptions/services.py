@@ -1,5 +1,6 @@
-"""The subscriber lifecycle: subscribe, confirm, unsubscribe, change scope, import,
-quarantine (by an operator or after hard bounces) and reactivate.
+"""The subscriber lifecycle: subscribe (an email address, or a webhook, Slack or Teams
+endpoint), confirm, unsubscribe, change scope, import, quarantine (by an operator or
+after hard bounces, telling an endpoint's contact) and reactivate.
 
 The public views, the admin, the API, the delivery loop and the demo data call these
 functions; each rule exists once, here.
@@ -20,13 +21,14 @@ from django.utils import timezone
 
 from components.models import Component, ComponentGroup
 from incidents.models import Incident
-from subscriptions import scope
-from subscriptions.models import Subscriber, new_token
+from subscriptions import egress, links, payloads, scope
+from subscriptions.models import Subscriber, new_secret, new_token
 from subscriptions.rendering import subscriber_email
 
 logger = logging.getLogger(__name__)
 
 State = Subscriber.State
+Channel = Subscriber.Channel
 
 # What a subscriber may choose: components and groups, as rows or codes.
 Scope = Iterable[Component | ComponentGroup | str]
@@ -64,10 +66,12 @@ def spreadsheet_safe(value: str) -> str:
 
 
 def export_subscribers(subscribers: QuerySet[Subscriber], out: Any) -> None:
-    """Write ``subscribers`` to ``out`` as CSV (the columns ``import_subscribers`` reads)."""
+    """Write the email subscribers among ``subscribers`` to ``out`` as CSV (the columns
+    ``import_subscribers`` reads; a webhook's contact is no subscriber to import)."""
     writer = csv.writer(out)
     writer.writerow(CSV_FIELDS)
-    for s in subscribers.prefetch_related("components", "groups").iterator(chunk_size=1000):
+    emails = subscribers.filter(channel=Channel.EMAIL).prefetch_related("components", "groups")
+    for s in emails.iterator(chunk_size=1000):
         scope = (
             ""
             if s.all_components
@@ -162,7 +166,8 @@ def _subscribe(
     """The writes of ``add_subscriber``; returns the subscriber and which email to send."""
     # Following one incident without choosing components means "only this incident".
     scope = [] if incident is not None and components is None else components
-    subscriber = Subscriber.objects.select_for_update().filter(email__iexact=email).first()
+    emails = Subscriber.objects.select_for_update().filter(channel=Channel.EMAIL)
+    subscriber = emails.filter(email__iexact=email).first()
     created = False
     if subscriber is None:
         try:
@@ -171,7 +176,7 @@ def _subscribe(
                 created = True
         except IntegrityError:
             # Two sign-ups for one address at once: the other one won; act on its row.
-            subscriber = Subscriber.objects.select_for_update().get(email__iexact=email)
+            subscriber = emails.get(email__iexact=email)
     if confirmed:
         # An operator (admin, API, import) vouches for the address.
         # An existing subscriber keeps its scope when the operator only adds an incident.
@@ -198,13 +203,146 @@ def _subscribe(
 
 
 def _activate(subscriber: Subscriber) -> None:
+    if subscriber.channel == Channel.WEBHOOK and subscriber.state != State.ACTIVE:
+        # A new secret each time a webhook (re)starts: the one shown at this confirmation.
+        subscriber.secret = new_secret()
     subscriber.state = State.ACTIVE
     subscriber.confirmed_at = subscriber.confirmed_at or timezone.now()
     subscriber.unsubscribed_at = None
     subscriber.hard_bounces = 0
     subscriber.save(
-        update_fields=["state", "confirmed_at", "unsubscribed_at", "hard_bounces", "updated_at"]
+        update_fields=[
+            "state",
+            "confirmed_at",
+            "unsubscribed_at",
+            "hard_bounces",
+            "secret",
+            "updated_at",
+        ]
     )
+
+
+# --- Endpoints: webhooks, Slack, Microsoft Teams ------------------------------------
+
+
+def add_webhook_subscriber(
+    endpoint: str,
+    email: str,
+    *,
+    components: Scope | None = None,
+    skip_confirmation: bool = False,
+) -> Subscriber:
+    """A webhook subscriber, as Statuspage's manage API creates one
+    (``{"subscriber": {"endpoint": URL, "email": contact,
+    "skip_confirmation_notification": true}}``): POSTs to ``endpoint``, ``email`` is the
+    contact told to confirm (unless ``skip_confirmation``: active at once) and told if the
+    endpoint is quarantined. ``components``: None for everything, else codes or rows of
+    components and groups. The secret is on the returned row (show it once)."""
+    return add_endpoint_subscriber(
+        Channel.WEBHOOK,
+        endpoint,
+        email=email,
+        components=components,
+        confirmed=skip_confirmation,
+        send_confirmation=not skip_confirmation,
+    )
+
+
+def add_endpoint_subscriber(
+    channel: str,
+    endpoint: str,
+    *,
+    email: str = "",
+    components: Scope | None = None,
+    confirmed: bool = False,
+    send_confirmation: bool = True,
+) -> Subscriber:
+    """Subscribe a webhook, Slack or Teams ``endpoint`` to everything (``components``
+    None) or to chosen components or groups.
+
+    The URL is checked first (form, and every address its host resolves to:
+    ``egress.check_endpoint``). Confirmation, unless ``confirmed`` (an operator): a
+    webhook's contact ``email`` (required) gets a confirm link; a Slack or Teams channel
+    gets a message with the link posted into it, so whoever can read the channel
+    confirms. Otherwise as ``add_subscriber``: an unconfirmed endpoint gets its scope
+    replaced and the confirmation again, an active one is not changed behind its
+    owners' back, a quarantined one is left alone; the caller answers the same in every
+    case."""
+    channel = Channel(channel)
+    if channel not in Channel.over_http():
+        raise ValidationError({"channel": "Choose webhook, Slack or Teams."}, code="invalid")
+    if channel == Channel.WEBHOOK or email:
+        if not email:
+            raise ValidationError(
+                {"email": "A webhook needs a contact email address."}, code="required"
+            )
+        email = normalize_email(email)
+    endpoint = egress.check_endpoint(endpoint)  # (last: it may wait for DNS)
+    with transaction.atomic():
+        subscriber, ask = _subscribe_endpoint(channel, endpoint, email, components, confirmed)
+    if ask and send_confirmation:
+        send_confirmation_request(subscriber)
+    return subscriber
+
+
+def _subscribe_endpoint(
+    channel: str, endpoint: str, email: str, components: Scope | None, confirmed: bool
+) -> tuple[Subscriber, bool]:
+    """The writes of ``add_endpoint_subscriber``; returns the subscriber and whether to
+    ask for confirmation."""
+    rows = Subscriber.objects.select_for_update().filter(channel=channel, endpoint=endpoint)
+    subscriber = rows.first()
+    created = False
+    if subscriber is None:
+        try:
+            with transaction.atomic():
+                subscriber = Subscriber.objects.create(
+                    channel=channel, endpoint=endpoint, email=email
+                )
+                created = True
+        except IntegrityError:
+            subscriber = rows.get()  # two sign-ups at once: act on the winner's row
+    if confirmed:
+        if email and subscriber.email != email:
+            subscriber.email = email
+            subscriber.save(update_fields=["email", "updated_at"])
+        set_scope(subscriber, components)
+        _activate(subscriber)
+        return subscriber, False
+    if created or subscriber.state in (State.UNCONFIRMED, State.UNSUBSCRIBED):
+        set_scope(subscriber, components)
+        subscriber.email = email
+        subscriber.state = State.UNCONFIRMED
+        subscriber.unsubscribed_at = None
+        subscriber.save(update_fields=["email", "state", "unsubscribed_at", "updated_at"])
+        return subscriber, True
+    return subscriber, False  # active: nothing behind its owners' back; quarantined
+
+
+def send_confirmation_request(subscriber: Subscriber) -> bool:
+    """Ask to confirm: the double opt-in email, a webhook's email to its contact, or a
+    message posted into a Slack or Teams channel. A failure is logged, not raised."""
+    if subscriber.channel == Channel.EMAIL:
+        return send_subscriber_email(subscriber, "confirm")
+    if subscriber.channel == Channel.WEBHOOK:
+        return send_subscriber_email(subscriber, "webhook-confirm")
+    body = payloads.chat_confirmation(subscriber, links.confirm_url(subscriber))
+    session = egress.Session()
+    try:
+        answer = session.post(subscriber.endpoint, body, {})
+    except Exception:
+        logger.exception("could not post the confirmation to subscriber %s", subscriber.pk)
+        return False
+    finally:
+        session.close()
+    if not answer.ok:
+        logger.warning(
+            "the confirmation to subscriber %s was refused: %s %s",
+            subscriber.pk,
+            answer.status,
+            answer.body[:200],
+        )
+    return answer.ok
 
 
 @transaction.atomic
@@ -252,17 +390,22 @@ def quarantine(subscriber: Subscriber) -> bool:
     return _quarantine(Subscriber.objects.filter(pk=subscriber.pk).exclude(state=State.QUARANTINED))
 
 
-def record_hard_bounce(subscriber: Subscriber) -> bool:
+def record_hard_bounce(subscriber: Subscriber, reason: str = "") -> bool:
     """A permanent delivery failure; SUBSCRIPTIONS_QUARANTINE_AFTER of them in a row
-    quarantine an active address. Returns whether it was quarantined now."""
+    quarantine an active address or endpoint (and its contact, if it has one, is told:
+    ``reason`` is the last answer). Returns whether it was quarantined now."""
     Subscriber.objects.filter(pk=subscriber.pk).update(hard_bounces=F("hard_bounces") + 1)
-    return _quarantine(
+    quarantined = _quarantine(
         Subscriber.objects.filter(
             pk=subscriber.pk,
             state=State.ACTIVE,
             hard_bounces__gte=settings.SUBSCRIPTIONS_QUARANTINE_AFTER,
         )
     )
+    if quarantined and subscriber.over_http and subscriber.email:
+        subscriber.refresh_from_db()
+        send_subscriber_email(subscriber, "endpoint-quarantined", extra={"last_error": reason})
+    return quarantined
 
 
 def clear_hard_bounces(subscriber_ids: Iterable[int]) -> None:
@@ -298,12 +441,17 @@ def unfollow_incident(subscriber: Subscriber, incident: Incident) -> bool:
 
 
 def send_subscriber_email(
-    subscriber: Subscriber, kind: str, *, incident: Incident | None = None
+    subscriber: Subscriber,
+    kind: str,
+    *,
+    incident: Incident | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> bool:
-    """Send the confirm or manage email now. A mail-server failure is logged, not raised:
-    the sign-up answer must not depend on it (the person can ask again)."""
+    """Send the confirm or manage email now (or a webhook contact's email). A
+    mail-server failure is logged, not raised: the sign-up answer must not depend on it
+    (the person can ask again)."""
     try:
-        subscriber_email(subscriber, kind, incident=incident).send()
+        subscriber_email(subscriber, kind, incident=incident, extra=extra).send()
     except Exception:
         logger.exception("could not send the %s email to subscriber %s", kind, subscriber.pk)
         return False

@@ -54,11 +54,14 @@ def _sign_up(
     ):
         return _too_many(request)
     email = form.cleaned_data["email"]
+    channel = form.cleaned_data.get("channel") or Subscriber.Channel.EMAIL
+    endpoint = form.cleaned_data.get("endpoint", "") if channel != Subscriber.Channel.EMAIL else ""
     if form.is_bot:
         logger.info("subscription honeypot filled; ignored")
     elif not ratelimit.hit(
         "signup-email",
-        ratelimit.normalise_email(email),
+        # Per endpoint for the HTTP channels: what a flood would hit is the channel.
+        endpoint or ratelimit.normalise_email(email),
         settings.SUBSCRIPTIONS_RATE_PER_EMAIL,
         HOUR,
     ):
@@ -67,7 +70,12 @@ def _sign_up(
     else:
         components = form.chosen() if isinstance(form, ScopeForm) else None
         try:
-            services.add_subscriber(email, components=components, incident=incident)
+            if endpoint:
+                services.add_endpoint_subscriber(
+                    channel, endpoint, email=email, components=components
+                )
+            else:
+                services.add_subscriber(email, components=components, incident=incident)
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 form.add_error(field if field in form.fields else None, errors)
@@ -76,7 +84,12 @@ def _sign_up(
     return render(
         request,
         "subscriptions/check_inbox.html",
-        {"email": email, "scope": scope.describe_choice(chosen, incident)},
+        {
+            "email": email,
+            "channel": channel,
+            "endpoint": endpoint,
+            "scope": scope.describe_choice(chosen, incident),
+        },
     )
 
 
@@ -131,7 +144,13 @@ def confirm(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request,
             "subscriptions/confirmed.html",
-            {"subscriber": subscriber, "incident": incident, "scope": scope.describe(subscriber)},
+            {
+                "subscriber": subscriber,
+                "incident": incident,
+                "scope": scope.describe(subscriber),
+                # Shown this once: the link stops working now that the webhook is active.
+                "secret": subscriber.secret if subscriber.is_active else "",
+            },
         )
     return render(
         request, "subscriptions/confirm.html", {"subscriber": subscriber, "incident": incident}

@@ -9,9 +9,12 @@ from itertools import pairwise
 import pytest
 
 from bench import data, measure, report
+from bench.httpsink import HttpSink
+from bench.httpsink import read_sample as read_http_sample
 from bench.smtpsink import SmtpSink, read_sample
 from components.models import Component, ComponentStatusChange
 from incidents.models import Incident, IncidentUpdate
+from subscriptions import egress
 from subscriptions.models import Subscriber
 from tests.services import free_port
 
@@ -107,3 +110,33 @@ def test_smtp_sink_counts_messages_and_keeps_one_sample(tmp_path):
         assert sink.count == 5 and rate > 0
     finally:
         sink.stop()
+
+
+def test_http_sink_counts_posts_and_keeps_one_sample(tmp_path, settings):
+    settings.SUBSCRIPTIONS_WEBHOOK_ALLOW_PRIVATE = True
+    sample = tmp_path / "sample-request.json"
+    sink = HttpSink.start(free_port(), str(sample))
+    try:
+        session = egress.Session(5)
+        try:
+            for n in range(3):  # one kept-alive connection, as the HTTP channels use it
+                answer = session.post(sink.url(f"/hooks/{n}"), b'{"n": 1}', {"X-Test": "yes"})
+                assert answer.ok
+        finally:
+            session.close()
+        assert measure.wait_count(sink, 3, timeout=10)
+        path, headers, body = read_http_sample(str(sample))
+        assert path == "/hooks/0" and headers["x-test"] == "yes" and body == b'{"n": 1}'
+        rate = measure.raw_http_rate(sink.port, path, headers, body, 5, sink)
+        assert sink.count == 5 and rate > 0
+    finally:
+        sink.stop()
+
+
+def test_webhook_subscribers_are_added_up_to_a_total_with_endpoints_of_their_own(db):
+    data.add_webhook_subscribers(4, "http://127.0.0.1:9")
+    data.add_webhook_subscribers(6, "http://127.0.0.1:9")
+    hooks = Subscriber.objects.filter(channel="webhook", state="active")
+    assert hooks.count() == 6
+    assert hooks.values("endpoint").distinct().count() == 6
+    assert all(len(s) == 64 for s in hooks.values_list("secret", flat=True))

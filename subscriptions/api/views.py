@@ -45,15 +45,28 @@ class SubscriberViewSet(
             incident = Incident.objects.filter(code=data["incident"]).first()
             if incident is None:
                 raise ValidationError({"incident": [f"Unknown incident code: {data['incident']}."]})
-        subscriber = services.add_subscriber(
-            data["email"],
-            components=data["components"],
-            incident=incident,
-            confirmed=data["skip_confirmation"],
-            send_confirmation=not data["skip_confirmation"],
-        )
+        if data["channel"] == Subscriber.Channel.EMAIL:
+            subscriber = services.add_subscriber(
+                data["email"],
+                components=data["components"],
+                incident=incident,
+                confirmed=data["skip_confirmation"],
+                send_confirmation=not data["skip_confirmation"],
+            )
+        else:
+            subscriber = services.add_endpoint_subscriber(
+                data["channel"],
+                data["endpoint"],
+                email=data["email"],
+                components=data["components"],
+                confirmed=data["skip_confirmation"],
+                send_confirmation=not data["skip_confirmation"],
+            )
         subscriber = self.get_queryset().get(pk=subscriber.pk)
-        return Response(self.get_serializer(subscriber).data, status=status.HTTP_201_CREATED)
+        body = dict(self.get_serializer(subscriber).data)
+        if data["skip_confirmation"] and subscriber.channel == Subscriber.Channel.WEBHOOK:
+            body["secret"] = subscriber.secret  # the one time a script can read it
+        return Response(body, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: Subscriber) -> None:
         services.remove_subscriber(instance)

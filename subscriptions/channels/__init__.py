@@ -1,5 +1,6 @@
 """Notification channels: how one delivery is rendered and sent (see ``base.Channel``).
 
-Email is the first; another channel (webhooks, chat) is one more module here that the
-delivery loop in ``subscriptions.delivery`` drives in the same way.
+Email (``mail``), webhooks (``webhook``), Slack (``slack``) and Microsoft Teams
+(``teams``); the three HTTP channels share ``http``. The delivery loop in
+``subscriptions.delivery`` drives every one of them in the same way.
 """

@@ -27,6 +27,8 @@ class SendError:
     reason: str
     # The connection is unusable (disconnect, socket error): reconnect before the next.
     broken: bool = False
+    # The receiver asked us to wait this long before trying again (HTTP Retry-After).
+    retry_after: float | None = None
 
 
 class Connection(ABC):
@@ -53,9 +55,20 @@ class Channel(ABC):
 
     name: str
 
+    @property
+    def concurrency(self) -> int:
+        """Deliveries of one batch sent at once (threads; 1: one after the other). The
+        delivery loop still claims, fences and records every row itself."""
+        return 1
+
     @abstractmethod
     def prepare(self, event: NotificationEvent) -> Any:
         """What every recipient of ``event`` shares, rendered once per batch."""
+
+    def prepare_test(self) -> Any:
+        """A test message, as :meth:`prepare` would render one (None: the channel has
+        no test message)."""
+        return None
 
     @abstractmethod
     def connect(self) -> Connection:

@@ -201,6 +201,23 @@ def test_subscriber_filterset_state_and_email(subscribers):
     assert got == {subscribers["unsubscribed"].code}
 
 
+@covers(SubscriberFilterSet, "channel", "q")
+def test_subscriber_filterset_channel_and_search(subscribers):
+    hook = Subscriber.objects.create(
+        channel="webhook", endpoint="https://hooks.example.net/status", email="ops@example.org"
+    )
+    slack = Subscriber.objects.create(channel="slack", endpoint="https://hooks.slack.com/x")
+    qs = Subscriber.objects.all()
+    assert codes(SubscriberFilterSet({"channel": ["webhook", "slack"]}, qs)) == {
+        hook.code,
+        slack.code,
+    }
+    assert len(codes(SubscriberFilterSet({"channel": ["email"]}, qs))) == len(subscribers)
+    assert codes(SubscriberFilterSet({"q": "HOOKS.example"}, qs)) == {hook.code}
+    assert codes(SubscriberFilterSet({"q": "ops@example.org"}, qs)) == {hook.code}
+    assert codes(SubscriberFilterSet({"q": "active@active"}, qs)) == {subscribers["active"].code}
+
+
 def all_filtersets(patterns=None) -> set[type]:
     """The FilterSet of every view the URL map routes to."""
     found: set[type] = set()

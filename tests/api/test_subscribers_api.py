@@ -4,6 +4,7 @@ import pytest
 
 from statusportal.mail import use_mail_server
 from subscriptions.models import Subscriber
+from tests.subscriptions.receiver import Receiver
 
 URL = "/api/v1/subscribers/"
 
@@ -115,3 +116,77 @@ def test_support_staff_may_neither_add_nor_remove_subscribers(support_api, admin
     assert support_api.delete(f"{URL}{code}/").status_code == 403
     assert Subscriber.objects.filter(code=code).exists()
     assert not Subscriber.objects.filter(email="hal@example.com").exists()
+
+
+@pytest.fixture
+def receiver(settings):
+    settings.SUBSCRIPTIONS_WEBHOOK_ALLOW_PRIVATE = True
+    settings.SUBSCRIPTIONS_HTTP_TIMEOUT = 2
+    with Receiver() as receiver:
+        yield receiver
+
+
+def test_post_a_webhook_active_at_once_answers_its_secret_once(admin_api, receiver, rest):
+    response = admin_api.post(
+        URL,
+        {
+            "channel": "webhook",
+            "endpoint": receiver.url("/hook"),
+            "email": "ops@example.com",
+            "components": [rest.code],
+            "skip_confirmation": True,
+        },
+        format="json",
+    )
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    subscriber = Subscriber.objects.get(code=body["code"])
+    assert body["channel"] == "webhook" and body["endpoint"] == receiver.url("/hook")
+    assert body["state"] == "active" and body["components"] == [rest.code]
+    assert body["secret"] == subscriber.secret and len(subscriber.secret) == 64
+    listed = admin_api.get(URL, {"channel": "webhook"}).json()["results"]
+    assert [s["code"] for s in listed] == [body["code"]]
+    assert "secret" not in listed[0]
+    assert admin_api.get(URL, {"q": "/hook"}).json()["results"][0]["code"] == body["code"]
+
+
+def test_post_a_slack_channel_posts_its_confirmation_into_it(admin_api, receiver, mailoutbox):
+    response = admin_api.post(
+        URL, {"channel": "slack", "endpoint": receiver.url("/slack")}, format="json"
+    )
+
+    assert response.status_code == 201
+    assert response.json()["state"] == "unconfirmed" and "secret" not in response.json()
+    assert len(receiver.to("/slack")) == 1 and mailoutbox == []
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        (
+            {"channel": "webhook", "endpoint": "http://127.0.0.1/x", "email": "a@b.example"},
+            "endpoint",
+        ),
+        (
+            {"channel": "webhook", "endpoint": "http://169.254.169.254/", "email": "a@b.example"},
+            "endpoint",
+        ),
+        ({"channel": "webhook", "endpoint": "https://example.com/"}, "email"),
+        ({"channel": "teams"}, "endpoint"),
+        ({"channel": "pager", "email": "a@b.example"}, "channel"),
+        (
+            {"channel": "webhook", "endpoint": "ftp://x.example/", "email": "a@b.example"},
+            "endpoint",
+        ),
+    ],
+)
+def test_bad_endpoint_subscriber_is_a_400_naming_the_field_and_writes_nothing(
+    admin_api, db, settings, payload, field
+):
+    settings.SUBSCRIPTIONS_WEBHOOK_ALLOW_PRIVATE = False
+    response = admin_api.post(URL, payload, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()
+    assert not Subscriber.objects.exists()

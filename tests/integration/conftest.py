@@ -207,7 +207,8 @@ class Worker:
                 "-c",
                 str(self.concurrency),
                 "--queues",
-                "celery,outbox-sweep",
+                # Every queue of the Procfile's workers (email, sweeper, HTTP channels).
+                "celery,outbox-sweep,outbox-http",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",

@@ -15,14 +15,20 @@ APP = Path(__file__).resolve().parents[2] / "subscriptions"
 # Each module may import only the modules listed before it (and models, any time): see
 # docs/architecture.md, 'Subscriptions'.
 LAYERS = [
+    "egress",
     "links",
     "audience",
     "enqueue",
     "rendering",
     "mime",
+    "payloads",
     "services",
     "channels.base",
     "channels.mail",
+    "channels.http",
+    "channels.webhook",
+    "channels.slack",
+    "channels.teams",
     "outbox",
     "delivery",
     "scheduler",
