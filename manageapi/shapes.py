@@ -130,8 +130,13 @@ def postmortem(p: Postmortem) -> dict[str, Any]:
     )
 
 
+# Statuspage's ``mode`` of each channel (it has no Teams subscribers; ours say "teams").
+MODES = {Subscriber.Channel.EMAIL: "email", Subscriber.Channel.WEBHOOK: "webhook"}
+
+
 def subscriber(s: Subscriber) -> dict[str, Any]:
-    """An email subscriber. ``components`` lists what it chose (components, and those
+    """A subscriber: email, or an endpoint (``endpoint``, with ``email`` its contact for
+    a webhook). ``components`` lists what it chose (components, and those
     of chosen groups); it is absent for a subscriber of everything, which includes
     components added later. Needs ``components`` and ``groups__components`` prefetched."""
     chosen: list[str] | None = None
@@ -142,8 +147,9 @@ def subscriber(s: Subscriber) -> dict[str, Any]:
     return compact(
         {
             "id": s.code,
-            "mode": "email",
-            "email": s.email,
+            "mode": MODES.get(s.channel, s.channel),
+            "email": s.email or None,
+            "endpoint": s.endpoint or None,
             "state": s.state,
             "skip_confirmation_notification": False,
             "components": chosen,

@@ -1,5 +1,6 @@
-"""Email subscribers of the page and of single incidents, through
-``subscriptions.services`` (double opt-in unless the key skips the confirmation)."""
+"""Email and webhook subscribers of the page, email subscribers of single incidents,
+through ``subscriptions.services`` (double opt-in unless the key skips the
+confirmation)."""
 
 from typing import Any
 
@@ -29,6 +30,12 @@ STATES = {
     "all": [State.ACTIVE, State.UNCONFIRMED, State.QUARANTINED],
 }
 TYPES = ("email", "sms", "webhook", "slack", "integration_partner")
+# Statuspage's subscriber types that are channels of ours (Teams has no type there).
+CHANNELS = {
+    "email": Subscriber.Channel.EMAIL,
+    "webhook": Subscriber.Channel.WEBHOOK,
+    "slack": Subscriber.Channel.SLACK,
+}
 
 
 def subscribers() -> QuerySet[Subscriber]:
@@ -49,12 +56,9 @@ def choice(request: Request, name: str, accepted: tuple[str, ...] | list[str], d
 
 
 def checked_input(request: Request) -> dict[str, Any]:
-    """An email subscriber's fields; other kinds are answered with what we lack."""
+    """An email or webhook subscriber's fields (a webhook's ``email`` is its contact);
+    other kinds are answered with what we lack."""
     data = valid(SubscriberInput, unwrap(request, "subscriber"))
-    if data.get("endpoint"):
-        raise exceptions.ValidationError(
-            {"endpoint": ["Webhook subscribers are not supported yet by statusportal."]}
-        )
     if data.get("phone_number"):
         raise exceptions.ValidationError(
             {"phone_number": ["SMS subscribers are not supported by statusportal."]}
@@ -64,7 +68,12 @@ def checked_input(request: Request) -> dict[str, Any]:
             {"page_access_user": ["Page access users are not supported by statusportal."]}
         )
     if not data.get("email"):
-        raise exceptions.ValidationError({"email": ["Give the subscriber's email address."]})
+        message = (
+            "Give the contact's email address (told to confirm, and if the endpoint fails)."
+            if data.get("endpoint")
+            else "Give the subscriber's email address."
+        )
+        raise exceptions.ValidationError({"email": [message]})
     return data
 
 
@@ -72,6 +81,18 @@ def subscribe(data: dict[str, Any], *, incident: Incident | None = None) -> Subs
     """Subscribe as an operator does: active at once when the key skips the
     confirmation, else the double opt-in email (``add_subscriber`` decides which)."""
     skip = data["skip_confirmation_notification"]
+    if data.get("endpoint"):
+        if incident is not None:
+            raise exceptions.ValidationError(
+                {"endpoint": ["A webhook follows components, not a single incident."]}
+            )
+        subscriber = services.add_webhook_subscriber(
+            data["endpoint"],
+            data["email"],
+            components=data.get("component_ids"),
+            skip_confirmation=skip,
+        )
+        return subscribers().get(pk=subscriber.pk)
     subscriber = services.add_subscriber(
         data["email"],
         components=data.get("component_ids"),
@@ -97,8 +118,7 @@ class SubscriberList(ManageView):
             raise exceptions.ParseError("“q” cannot hold NUL.")
         if text:
             found = found.filter(email__icontains=text[:254])
-        if kind != "email":
-            found = found.none()
+        found = found.filter(channel=CHANNELS[kind]) if kind in CHANNELS else found.none()
         listed = page_slice(request, found, size_param="limit")
         return Response([shapes.subscriber(s) for s in listed])
 
@@ -118,7 +138,7 @@ class UnsubscribedList(ManageView):
 
 
 class SubscriberCount(ManageView):
-    """How many subscribers, by type (only email exists here)."""
+    """How many subscribers, by type (email, webhook and Slack exist here)."""
 
     model = Subscriber
 
@@ -127,9 +147,10 @@ class SubscriberCount(ManageView):
         if kind is not None:
             choice(request, "type", TYPES, "email")
         state = choice(request, "state", list(STATES), "all")
-        emails = Subscriber.objects.filter(state__in=STATES[state]).count()
         counts = dict.fromkeys(TYPES, 0)
-        counts["email"] = emails
+        found = Subscriber.objects.filter(state__in=STATES[state])
+        for name, channel in CHANNELS.items():
+            counts[name] = found.filter(channel=channel).count()
         if kind is not None:
             counts = {kind: counts[kind]}
         return Response(counts)

@@ -1,5 +1,5 @@
-"""Email subscribers of the page and of one incident through the manage API, by
-``subscriptions.services``."""
+"""Email and webhook subscribers of the page, email subscribers of one incident, through
+the manage API, by ``subscriptions.services``."""
 
 import pytest
 from django.db import connection
@@ -72,15 +72,68 @@ def test_refused_subscribers_are_not_written(manage, rest, fields, field, mailou
     assert mailoutbox == []
 
 
-def test_a_webhook_endpoint_is_not_supported_yet(manage):
+def test_a_webhook_subscriber_as_statuspage_creates_one(manage, rest, settings, mailoutbox):
+    settings.SUBSCRIPTIONS_WEBHOOK_ALLOW_PRIVATE = True  # the endpoint is on loopback
     response = manage.send(
         "POST",
         url("/subscribers"),
-        {"subscriber": {"email": "ops@example.com", "endpoint": "https://example.com/hook"}},
+        {
+            "subscriber": {
+                "endpoint": "http://127.0.0.1:9/hook",
+                "email": "ops@example.com",
+                "component_ids": [rest.code],
+                "skip_confirmation_notification": True,
+            }
+        },
     )
-    assert response.status_code == 422
-    assert "not supported yet" in response.json()["message"]
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["mode"], body["endpoint"], body["email"]) == (
+        "webhook",
+        "http://127.0.0.1:9/hook",
+        "ops@example.com",
+    )
+    assert body["components"] == [rest.code]
+    subscriber = Subscriber.objects.get()
+    assert (subscriber.channel, subscriber.state) == ("webhook", "active")
+    assert mailoutbox == []  # skipped the confirmation
+    listed = manage.get(url("/subscribers?type=webhook")).json()
+    assert [s["id"] for s in listed] == [subscriber.code]
+    assert manage.get(url("/subscribers")).json() == []  # type=email by default
+    assert manage.get(url("/subscribers/count")).json()["webhook"] == 1
+
+
+def test_a_webhook_subscriber_confirms_through_its_contact(manage, settings, mailoutbox):
+    settings.SUBSCRIPTIONS_WEBHOOK_ALLOW_PRIVATE = True
+    response = manage.send(
+        "POST",
+        url("/subscribers"),
+        {"subscriber": {"endpoint": "http://127.0.0.1:9/hook", "email": "ops@example.com"}},
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["state"] == "unconfirmed"
+    assert [m.to for m in mailoutbox] == [["ops@example.com"]]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        (
+            {"endpoint": "http://169.254.169.254/latest/meta-data/", "email": "o@example.com"},
+            "endpoint",
+        ),
+        ({"endpoint": "http://127.0.0.1:9/hook", "email": "o@example.com"}, "endpoint"),
+        ({"endpoint": "not a url", "email": "o@example.com"}, "endpoint"),
+        ({"endpoint": "https://93.184.215.14/hook"}, "email"),
+    ],
+)
+def test_refused_webhook_subscribers_are_not_written(manage, fields, field, mailoutbox):
+    # Private and metadata targets are refused with the setting off (the default).
+    response = manage.send("POST", url("/subscribers"), {"subscriber": fields})
+    assert response.status_code == 422, response.json()
+    assert field in response.json()["errors"], response.json()
     assert not Subscriber.objects.exists()
+    assert mailoutbox == []
 
 
 def test_listing_counting_and_unsubscribing(manage):
