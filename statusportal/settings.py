@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "components",
     "incidents",
     "subscriptions",
+    "importer",
     "demo",
 ]
 
