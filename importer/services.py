@@ -555,7 +555,12 @@ def import_incident_subscriber(
         code = record.id if fits_code(record.id) and not taken else None
         Subscriber.objects.create(email=email, **({"code": code} if code else {}))
     subscriber = subscriptions.add_subscriber(
-        email, incident=incident, confirmed=True, send_confirmation=False
+        email,
+        # A new address follows only the incident; one imported before keeps its scope.
+        components=None if existing is not None else [],
+        incident=incident,
+        confirmed=True,
+        send_confirmation=False,
     )
     _remember(source, Kind.INCIDENT_SUBSCRIBER, remote_id, subscriber, fingerprint)
     return subscriber, mapping is None

@@ -2,11 +2,13 @@
 answer is checked against the OpenAPI description in ../shared."""
 
 import json
+import re
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
@@ -54,6 +56,15 @@ def fake(manage_api_spec):
 def run_import(fake, *args, api_key=API_KEY, page_id=PAGE_ID):
     """Run ``manage.py import_statuspage`` against ``fake``; returns (stdout, stderr)."""
     out, err = StringIO(), StringIO()
+    try:
+        _call(fake, args, api_key, page_id, out, err)
+    except CommandError as exc:
+        exc.stdout, exc.stderr = out.getvalue(), err.getvalue()
+        raise
+    return out.getvalue(), err.getvalue()
+
+
+def _call(fake, args, api_key, page_id, out, err):
     call_command(
         "import_statuspage",
         "--url",
@@ -68,7 +79,13 @@ def run_import(fake, *args, api_key=API_KEY, page_id=PAGE_ID):
         stdout=out,
         stderr=err,
     )
-    return out.getvalue(), err.getvalue()
+
+
+def counts(out, label):
+    """The numbers of one row of the summary table: created, updated, unchanged, skipped,
+    failed."""
+    line = next(line for line in out.splitlines() if label in line)
+    return [int(n) for n in re.findall(r"\d+", line)]
 
 
 def dump(value):
