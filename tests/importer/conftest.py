@@ -28,13 +28,21 @@ def manage_api_spec():
     return OpenAPI.from_file_path(str(SPEC), config=Config(spec_validator_cls=None))
 
 
+_CHECKED = set()
+
+
 def check_against_spec(spec, fake):
-    """Every answer the fake gave (but the faults the spec does not describe: 429, 5xx)
-    has the shape the OpenAPI description gives for that path and status."""
+    """Every answer the fake gave (but the faults a test injected) has the shape the
+    OpenAPI description gives for that path and status."""
     checked = 0
     for exchange in fake.exchanges:
-        if exchange.status == 429 or exchange.status >= 500:
+        if exchange.injected:
             continue
+        key = (exchange.path, tuple(sorted(exchange.query.items())), exchange.status)
+        digest = (key, hash(exchange.body))
+        if digest in _CHECKED:
+            continue  # the same answer to the same request (another test): checked
+        _CHECKED.add(digest)
         request = MockRequest(SPEC_SERVER, "get", exchange.path, args=exchange.query)
         response = MockResponse(
             exchange.body, status_code=exchange.status, content_type="application/json"

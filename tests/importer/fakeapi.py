@@ -8,7 +8,9 @@ paging by ``page`` (from 1; subscribers from 0) with ``per_page`` or ``limit``, 
 
 Faults on demand: a wrong key is a 401 with a JSON body; ``rate_limit_once`` answers
 the first request of each listed path with a 429 and ``Retry-After: 1``; ``fail_after``
-answers every request after that many with a 500 (a source that dies mid-way).
+answers every request after that many with a 500 (a source that dies mid-way);
+``answer_with`` gives a path a fixed status and raw body; ``ignore_paging`` answers the
+first page whatever is asked.
 ``exchanges`` keeps every request and answer, for checking them against the OpenAPI
 description.
 """
@@ -40,6 +42,7 @@ class Exchange:
     status: int
     body: bytes
     headers: dict[str, str]
+    injected: bool  # a fault asked for by the test, not an answer of the API
 
 
 @dataclass
@@ -70,6 +73,8 @@ class FakeStatuspage:
         self.max_page_size = max_page_size
         self.rate_limit_once: set[str] = set()
         self.fail_after: int | None = None
+        self.answer_with: dict[str, tuple[int, str]] = {}  # path -> (status, raw body)
+        self.ignore_paging = False
         self.requests = 0
         self.exchanges: list[Exchange] = []
         self._lock = threading.Lock()
@@ -109,22 +114,28 @@ class FakeStatuspage:
             limited = parts.path in self.rate_limit_once
             self.rate_limit_once.discard(parts.path)
         headers: dict[str, str] = {}
+        injected = True
+        body: Any
         if self.fail_after is not None and count > self.fail_after:
             status, body = 500, {"message": "Internal server error"}
         elif limited:
             status, body = 429, {"message": "Rate limited: try again later."}
             headers["Retry-After"] = "1"
+        elif parts.path in self.answer_with:
+            status, body = self.answer_with[parts.path]
         elif (
             handler.headers.get("Authorization") != f"OAuth {API_KEY}"
             and query.get("api_key") != API_KEY
         ):
             status, body = 401, {"message": "Could not authenticate"}
+            injected = False
         else:
+            injected = False
             status, body = self._route(parts.path.removesuffix(".json"), query)
-        payload = json.dumps(body).encode()
+        payload = body.encode() if isinstance(body, str) else json.dumps(body).encode()
         with self._lock:
             self.exchanges.append(
-                Exchange("get", parts.path, query, status, payload, dict(headers))
+                Exchange("get", parts.path, query, status, payload, dict(headers), injected)
             )
         handler.send_response(status)
         handler.send_header("Content-Type", "application/json; charset=utf-8")
@@ -175,7 +186,7 @@ class FakeStatuspage:
         self, rows: list[dict[str, Any]], query: dict[str, str], size_param: str, first: int
     ) -> list[dict[str, Any]]:
         size = min(int(query.get(size_param, 100)), self.max_page_size)
-        number = int(query.get("page", first)) - first
+        number = 0 if self.ignore_paging else int(query.get("page", first)) - first
         return rows[number * size : (number + 1) * size]
 
 
