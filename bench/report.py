@@ -14,6 +14,7 @@ COLD_GROWTH = 1.5  # cold render time growth from the smallest to the largest hi
 POST_MS = 200.0  # posting an update returns within this, whatever the audience
 FANOUT_RATIO = 0.5  # fan-out ≥ 0.5 x the raw SMTP limit
 RSS_SPREAD = 0.10  # worker peak memory within 10 % from the smallest to the largest audience
+IMPORT_SECONDS = 60.0  # import_statuspage of 5,000 incidents with 4 updates each
 
 
 @dataclass

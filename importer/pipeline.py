@@ -9,11 +9,12 @@ everything imported until then is complete, and the next run resumes.
 """
 
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import DatabaseError, DataError, IntegrityError, connection, models
 from django.utils import timezone
 from rich.progress import Progress, TaskID
 
@@ -22,7 +23,7 @@ from importer import records, services
 from importer.client import ApiError, ManageClient, NotFound
 from importer.models import ImportedObject
 from importer.services import Conflict, Source
-from incidents.models import Incident
+from incidents.models import Incident, IncidentUpdate
 
 Kind = ImportedObject.Kind
 Record = TypeVar("Record")
@@ -63,6 +64,26 @@ class Report:
         return sum(t.failed for t in self.tallies.values())
 
 
+@contextmanager
+def _commits_without_waiting_for_the_disk() -> Iterator[None]:
+    """PostgreSQL's ``synchronous_commit = off`` for this connection while it imports.
+
+    Every object commits on its own, and on a busy disk the wait for each commit's flush
+    dominates (thousands of incidents). Off, a crash of the database may forget the last
+    commits (never corrupt them): the next run, which skips what it finds imported,
+    imports them again. Other connections keep the server's setting."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
+
+
 class Importer:
     """Imports the page ``client`` reads. ``dry_run`` reads and checks everything, and
     counts what it would write, writing nothing."""
@@ -80,6 +101,9 @@ class Importer:
         self.components: dict[str, Component] = {}
         self.remote_components: dict[str, records.ComponentRecord] = {}
         self.open_incidents: dict[str, Incident | None] = {}
+        # Codes of the current page of incidents (and their updates) already in use.
+        self.taken: set[str] = set()
+        self.taken_updates: set[str] = set()
 
     def run(self, on_phase: Callable[[str], None] | None = None) -> Report:
         """Every phase in order; ``ApiError`` when the source cannot be read."""
@@ -91,10 +115,11 @@ class Importer:
                 "check --page-id and --url.",
                 status=404,
             ) from None
-        for key, _label in PHASES:
-            if on_phase is not None:
-                on_phase(key)
-            getattr(self, f"_{key}")()
+        with _commits_without_waiting_for_the_disk():
+            for key, _label in PHASES:
+                if on_phase is not None:
+                    on_phase(key)
+                getattr(self, f"_{key}")()
         return self.report
 
     # --- one object -------------------------------------------------------------------
@@ -111,16 +136,25 @@ class Importer:
         read: Callable[[Any], Record],
         write: Callable[[Record, str, ImportedObject | None], Any],
         *,
+        write_new: Callable[[list[tuple[Record, str]]], list[Any]] | None = None,
         keep: Callable[[Record, Any], None] | None = None,
         remote_id: Callable[[Record], str] = lambda r: r.id,  # type: ignore[attr-defined]
+        shown: Callable[[Any], Any] = lambda row: row,
         task: TaskID | None = None,
     ) -> None:
-        """Read, check and write (or count) every record of a phase."""
+        """Read, check and write (or count) every record of a phase.
+
+        ``write`` writes one record (in its own transaction). ``write_new``, when given,
+        writes all the new records of a page at once (one transaction for the page);
+        should it refuse, they are written one by one, so that the one at fault is named
+        and the others are imported. ``shown`` gives the part of a row that names it."""
         tally = self.report.tallies[key]
         own_task = task is None
         task = self._task(key) if task is None else task
         known = services.mappings(self.source, kind)
+        label = kind.replace("_", " ")
         for page in rows:
+            new: list[tuple[Any, Record, str]] = []
             for row in page:
                 self.progress.advance(task)
                 try:
@@ -129,51 +163,81 @@ class Importer:
                     tally.failed += 1
                     self.report.problems.append(str(exc))
                     continue
+                row = shown(row)
                 rid = remote_id(record)
                 mapping = known.get(rid)
                 fingerprint = records.fingerprint(record)
                 if mapping is not None and mapping.fingerprint == fingerprint:
                     tally.unchanged += 1
-                    if keep is not None:
-                        keep(record, None)
-                    continue
-                if self.dry_run:
+                elif self.dry_run:
                     if mapping is None:
                         tally.created += 1
                     else:
                         tally.updated += 1
-                    if keep is not None:
-                        keep(record, None)
+                elif mapping is None and write_new is not None:
+                    new.append((row, record, fingerprint))
                     continue
-                try:
-                    obj, created = write(record, fingerprint, mapping)
-                except Conflict as exc:
-                    tally.skipped += 1
-                    self.report.problems.append(
-                        f"{records.describe(kind.replace('_', ' '), row)}: {exc}; left as it is."
-                    )
-                    continue
-                except ValidationError as exc:
-                    tally.failed += 1
-                    self.report.problems.append(
-                        f"{records.describe(kind.replace('_', ' '), row)}: {' '.join(exc.messages)}"
-                    )
-                    continue
-                if created:
-                    tally.created += 1
-                    code = getattr(obj, "code", None)
-                    if code is not None and code != rid and kind != Kind.INCIDENT_SUBSCRIBER:
-                        self.report.notes.append(
-                            f"{records.describe(kind.replace('_', ' '), row)}: its id does "
-                            f"not fit our 12-character codes; it is {code} here (links to "
-                            "the old id will not work)."
-                        )
                 else:
-                    tally.updated += 1
+                    try:
+                        obj, created = write(record, fingerprint, mapping)
+                    except Exception as exc:
+                        self._refused(tally, label, row, exc)
+                        continue
+                    self._written(tally, label, row, rid, obj, created)
+                    if keep is not None:
+                        keep(record, obj)
+                    continue
+                if keep is not None:
+                    keep(record, None)
+            if not new:
+                continue
+            assert write_new is not None
+            try:
+                objs = write_new([(record, fingerprint) for _, record, fingerprint in new])
+            except (Conflict, ValidationError, DatabaseError):
+                objs = [None] * len(new)
+            for (row, record, fingerprint), obj in zip(new, objs, strict=True):
+                if obj is None:
+                    try:
+                        obj, _created = write(record, fingerprint, None)
+                    except Exception as exc:
+                        self._refused(tally, label, row, exc)
+                        continue
+                self._written(tally, label, row, remote_id(record), obj, True)
                 if keep is not None:
                     keep(record, obj)
         if own_task:
             self._done(task)
+
+    def _refused(self, tally: Tally, label: str, row: Any, exc: Exception) -> None:
+        """Count and report an object the services refused; re-raise what is not a
+        refusal (a lost database, a bug)."""
+        name = records.describe(label, row)
+        if isinstance(exc, Conflict):
+            tally.skipped += 1
+            self.report.problems.append(f"{name}: {exc}; left as it is.")
+        elif isinstance(exc, ValidationError):
+            tally.failed += 1
+            self.report.problems.append(f"{name}: {' '.join(exc.messages)}")
+        elif isinstance(exc, (IntegrityError, DataError)):
+            tally.failed += 1
+            self.report.problems.append(f"{name}: the database refused it ({exc}).")
+        else:
+            raise exc
+
+    def _written(
+        self, tally: Tally, label: str, row: Any, rid: str, obj: Any, created: bool
+    ) -> None:
+        if not created:
+            tally.updated += 1
+            return
+        tally.created += 1
+        code = getattr(obj, "code", None)
+        if code is not None and code != rid and label != "incident subscriber":
+            self.report.notes.append(
+                f"{records.describe(label, row)}: its id does not fit our 12-character "
+                f"codes; it is {code} here (links to the old id will not work)."
+            )
 
     def _done(self, task: TaskID) -> None:
         """The phase's count is known once its last page is read."""
@@ -241,8 +305,20 @@ class Importer:
         )
 
     def _incident_rows(self) -> Iterator[list[dict[str, Any]]]:
-        """The incidents list, each row paired with its postmortem when it has one."""
+        """The incidents list, each row paired with its postmortem when it has one; the
+        codes of the page already in use are read once for the page."""
         for page in self.client.pages("/incidents", size_param="limit"):
+            ids = [str(row.get("id")) for row in page if isinstance(row, dict)]
+            update_ids = [
+                str(u.get("id"))
+                for row in page
+                if isinstance(row, dict) and isinstance(row.get("incident_updates"), list)
+                for u in row["incident_updates"]
+                if isinstance(u, dict)
+            ]
+            if not self.dry_run:
+                self.taken = services.codes_in_use(Incident, ids)
+                self.taken_updates = services.codes_in_use(IncidentUpdate, update_ids)
             rows = []
             for row in page:
                 postmortem = None
@@ -267,7 +343,23 @@ class Importer:
             Kind.INCIDENT,
             self._incident_rows(),
             read,
-            lambda r, f, m: services.import_incident(r, f, self.source, m, self.components),
+            lambda r, f, m: services.import_incident(
+                r,
+                f,
+                self.source,
+                m,
+                self.components,
+                taken=self.taken,
+                taken_updates=self.taken_updates,
+            ),
+            shown=lambda pair: pair["incident"],
+            write_new=lambda items: services.import_new_incidents(
+                items,
+                self.source,
+                self.components,
+                taken=self.taken,
+                taken_updates=self.taken_updates,
+            ),
             keep=keep,
         )
         if not self.dry_run:

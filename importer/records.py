@@ -7,7 +7,7 @@ Pure functions: nothing here touches the database, so ``--dry-run`` runs the sam
 import hashlib
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, is_dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -53,8 +53,15 @@ def fits_code(remote_id: str) -> bool:
 
 def fingerprint(record: Any) -> str:
     """SHA-256 of a parsed record: what a later run compares to skip unchanged objects."""
-    data = json.dumps(asdict(record), sort_keys=True, default=str, separators=(",", ":"))
+    data = json.dumps(record, sort_keys=True, default=_plain, separators=(",", ":"))
     return hashlib.sha256(data.encode()).hexdigest()
+
+
+def _plain(value: Any) -> Any:
+    # A record's fields as they are (dataclasses.asdict deep-copies every value first).
+    if is_dataclass(value):
+        return vars(value)
+    return str(value)
 
 
 def id_list(value: Any) -> list[str]:

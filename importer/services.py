@@ -12,12 +12,13 @@ recorded and nobody is emailed.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db import models, transaction
+from django.db import connection, models, transaction
+from django.utils import timezone
 
 from components.models import (
     ChangeSource,
@@ -31,8 +32,10 @@ from importer.records import (
     ComponentRecord,
     GroupRecord,
     IncidentRecord,
+    PostmortemRecord,
     SubscriberRecord,
     TemplateRecord,
+    UpdateRecord,
     fits_code,
 )
 from incidents.models import (
@@ -42,6 +45,8 @@ from incidents.models import (
     Postmortem,
     StatusChangeCause,
 )
+from statusportal import revision
+from statusportal.models import Revision
 from subscriptions import services as subscriptions
 from subscriptions.models import Subscriber
 
@@ -70,15 +75,30 @@ def mappings(source: Source, kind: str) -> dict[str, ImportedObject]:
     return {row.remote_id: row for row in rows}
 
 
+def codes_in_use(model: type[models.Model], codes: Iterable[str]) -> set[str]:
+    """Which of ``codes`` local rows of ``model`` hold: one query for a page of records,
+    instead of one per record (``taken`` of the functions below)."""
+    return set(model._default_manager.filter(code__in=list(codes)).values_list("code", flat=True))
+
+
 def _code_for(
-    model: type[models.Model], remote_id: str, mapping: ImportedObject | None
+    model: type[models.Model],
+    remote_id: str,
+    mapping: ImportedObject | None,
+    taken: Collection[str] | None = None,
 ) -> str | None:
     """The code a new object takes: the source's id when it fits our codes, else None (a
-    new random code). Refused when a local object not imported already holds it."""
+    new random code). Refused when a local object not imported already holds it
+    (``taken``: the codes known to be in use, else the database is asked)."""
     if mapping is not None or not fits_code(remote_id):
         return None
-    if model._default_manager.filter(code=remote_id).exists():
-        raise Conflict(f"a {model._meta.verbose_name} with code {remote_id} exists already")
+    in_use = (
+        remote_id in taken
+        if taken is not None
+        else model._default_manager.filter(code=remote_id).exists()
+    )
+    if in_use:
+        raise Conflict(f"a local {model._meta.verbose_name} not imported has the code {remote_id}")
     return remote_id
 
 
@@ -107,17 +127,15 @@ def _remember(
     *,
     children: list[str] | None = None,
 ) -> None:
-    ImportedObject.objects.update_or_create(
-        source=source.label,
-        kind=kind,
-        remote_id=remote_id,
-        defaults={
-            "local_id": obj.pk,
-            "code": getattr(obj, "code", ""),
-            "fingerprint": fingerprint,
-            "children": children or [],
-        },
-    )
+    values = {
+        "local_id": obj.pk,
+        "code": getattr(obj, "code", ""),
+        "fingerprint": fingerprint,
+        "children": children or [],
+    }
+    known = ImportedObject.objects.filter(source=source.label, kind=kind, remote_id=remote_id)
+    if not known.update(**values, updated_at=timezone.now()):
+        ImportedObject.objects.create(source=source.label, kind=kind, remote_id=remote_id, **values)
 
 
 def _keep_times(
@@ -246,6 +264,161 @@ def _affected(
     ]
 
 
+def _incident_fields(record: IncidentRecord) -> dict[str, Any]:
+    return {
+        "name": record.name,
+        "kind": record.kind,
+        "status": record.status,
+        "impact": record.impact,
+        "impact_override": record.impact_override,
+        "started_at": record.started_at,
+        "monitoring_at": record.monitoring_at,
+        "resolved_at": record.resolved_at,
+        "scheduled_for": record.scheduled_for,
+        "scheduled_until": record.scheduled_until,
+        "auto_start": record.auto_start,
+        "auto_complete": record.auto_complete,
+        "remind_before": record.remind_before,
+        "reminded_at": record.reminded_at,
+    }
+
+
+def _update_fields(update: UpdateRecord, codes: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "status": update.status,
+        "body": update.body,
+        "display_at": update.display_at,
+        "deliver_notifications": update.deliver_notifications,
+        "affected_components": _affected(update.affected, codes),
+    }
+
+
+def _chosen_components(
+    record: IncidentRecord, components: Mapping[str, Component]
+) -> list[Component]:
+    """The incident's components: those it lists and those its updates affected."""
+    affected = [str(e["code"]) for u in record.updates for e in u.affected]
+    wanted = dict.fromkeys([*record.component_ids, *affected])
+    return [components[c] for c in wanted if c in components]
+
+
+def _write_times(model: type[models.Model], times: list[tuple[int, datetime, datetime]]) -> None:
+    """Give written rows the source's ``created_at`` and ``updated_at`` ((pk, created,
+    updated) each): save and bulk_create let auto_now and auto_now_add replace them with
+    "now". On PostgreSQL one UPDATE from a VALUES list (Django's bulk_update builds a
+    CASE per row, and costs more than the import of the rows themselves)."""
+    if not times:
+        return
+    if connection.vendor != "postgresql":
+        objs = [
+            model(pk=pk, created_at=created, updated_at=updated) for pk, created, updated in times
+        ]
+        model._default_manager.bulk_update(objs, ["created_at", "updated_at"])
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    values = ", ".join(["(%s, %s::timestamptz, %s::timestamptz)"] * len(times))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS t SET created_at = v.created, updated_at = v.updated "
+            f"FROM (VALUES {values}) AS v(id, created, updated) WHERE t.id = v.id",
+            [value for row in times for value in row],
+        )
+
+
+def _set_update_times(pairs: Iterable[tuple[IncidentUpdate, UpdateRecord]]) -> None:
+    """The source's times on written updates."""
+    times = []
+    for update, record in pairs:
+        created = record.created_at or record.display_at
+        times.append((update.pk, created, record.updated_at or created))
+    _write_times(IncidentUpdate, times)
+
+
+@transaction.atomic
+def import_new_incidents(
+    items: list[tuple[IncidentRecord, str]],
+    source: Source,
+    components: Mapping[str, Component],
+    *,
+    taken: Collection[str] | None = None,
+    taken_updates: Collection[str] | None = None,
+) -> list[Incident]:
+    """Create incidents this source has not imported yet, with all their updates and
+    postmortems, as the source recorded them (their times, statuses and texts), without
+    posting anything: no ``update_posted``, so no notification is recorded.
+
+    ``items`` are (record, fingerprint); ``components`` maps the source's component ids
+    to the imported components; ``taken`` and ``taken_updates`` are the incident and
+    update codes known to be in use (``codes_in_use``; asked here when not given). All
+    of them in one transaction, with a few statements whatever their number (a page of
+    the source's list): a ``Conflict`` refuses them all, and the caller then imports
+    them one by one to tell which one it was.
+    """
+    if taken is None:
+        taken = codes_in_use(Incident, [r.id for r, _ in items])
+    if taken_updates is None:
+        taken_updates = codes_in_use(IncidentUpdate, [u.id for r, _ in items for u in r.updates])
+    codes = {remote: c.code for remote, c in components.items()}
+    incidents = []
+    for record, _ in items:
+        code = _code_for(Incident, record.id, None, taken)
+        incidents.append(Incident(**({"code": code} if code else {}), **_incident_fields(record)))
+        for planned in record.updates:
+            if planned.id in taken_updates:
+                raise Conflict(f"a local incident update not imported has the code {planned.id}")
+    Incident.objects.bulk_create(incidents)
+    Incident.components.through.objects.bulk_create(
+        Incident.components.through(incident=incident, component=component)
+        for incident, (record, _) in zip(incidents, items, strict=True)
+        for component in _chosen_components(record, components)
+    )
+    pairs = []
+    for incident, (record, _) in zip(incidents, items, strict=True):
+        for update_record in record.updates:
+            code = update_record.id if fits_code(update_record.id) else None
+            update = IncidentUpdate(
+                incident=incident,
+                **({"code": code} if code else {}),
+                **_update_fields(update_record, codes),
+            )
+            update.render_body()  # what save() does; bulk_create does not call it
+            pairs.append((update, update_record))
+    IncidentUpdate.objects.bulk_create(update for update, _ in pairs)
+    _set_update_times(pairs)
+    _write_times(
+        Incident,
+        [
+            (
+                incident.pk,
+                record.created_at or incident.created_at,
+                record.updated_at or incident.updated_at,
+            )
+            for incident, (record, _) in zip(incidents, items, strict=True)
+        ],
+    )
+    Postmortem.objects.bulk_create(
+        Postmortem(incident=incident, **_postmortem_fields(record.postmortem))
+        for incident, (record, _) in zip(incidents, items, strict=True)
+        if record.postmortem is not None
+    )
+    ImportedObject.objects.bulk_create(
+        ImportedObject(
+            source=source.label,
+            kind=Kind.INCIDENT,
+            remote_id=record.id,
+            local_id=incident.pk,
+            code=incident.code,
+            fingerprint=fingerprint,
+            children=[u.code for u, r in pairs if u.incident_id == incident.pk],
+        )
+        for incident, (record, fingerprint) in zip(incidents, items, strict=True)
+    )
+    # bulk_create sends no post_save: the public pages' revision moves here.
+    Revision.bump()
+    revision.forget()
+    return incidents
+
+
 @transaction.atomic
 def import_incident(
     record: IncidentRecord,
@@ -253,121 +426,82 @@ def import_incident(
     source: Source,
     mapping: ImportedObject | None,
     components: Mapping[str, Component],
+    *,
+    taken: Collection[str] | None = None,
+    taken_updates: Collection[str] | None = None,
 ) -> tuple[Incident, bool]:
-    """Create or update an incident or maintenance with all its updates and its
-    postmortem, as the source recorded them (their times, statuses and texts), without
-    posting anything: no ``update_posted``, so no notification is recorded.
+    """Create (``import_new_incidents``) or update one incident with its updates and
+    postmortem; returns it and whether it was created.
 
-    ``components`` maps the source's component ids to the imported components. Updates
-    this source imported before and no longer has are deleted; updates posted here on an
-    imported incident are kept."""
+    Updating writes what changed: its fields, its components, its updates (those this
+    source imported before and no longer has are deleted; updates posted here on an
+    imported incident are kept), its postmortem. Nothing is posted or notified."""
     incident = _local(Incident, mapping)
-    created = incident is None
     if incident is None:
-        code = _code_for(Incident, record.id, mapping)
-        incident = Incident(**({"code": code} if code else {}))
-    codes = {remote: c.code for remote, c in components.items()}
-    _assign(
-        incident,
-        {
-            "name": record.name,
-            "kind": record.kind,
-            "status": record.status,
-            "impact": record.impact,
-            "impact_override": record.impact_override,
-            "started_at": record.started_at,
-            "monitoring_at": record.monitoring_at,
-            "resolved_at": record.resolved_at,
-            "scheduled_for": record.scheduled_for,
-            "scheduled_until": record.scheduled_until,
-            "auto_start": record.auto_start,
-            "auto_complete": record.auto_complete,
-            "remind_before": record.remind_before,
-            "reminded_at": record.reminded_at,
-        },
-    )
+        (incident,) = import_new_incidents(
+            [(record, fingerprint)],
+            source,
+            components,
+            taken=taken,
+            taken_updates=taken_updates,
+        )
+        # The mapping of an object deleted here since is replaced.
+        ImportedObject.objects.filter(
+            source=source.label, kind=Kind.INCIDENT, remote_id=record.id
+        ).exclude(local_id=incident.pk).delete()
+        return incident, True
+    assert mapping is not None
+    _assign(incident, _incident_fields(record))
     incident.save()
-    affected_ids = {str(e["code"]) for u in record.updates for e in u.affected}
-    incident.components.set(
-        [
-            components[c]
-            for c in dict.fromkeys([*record.component_ids, *affected_ids])
-            if c in components
-        ]
-    )
-    children = _import_updates(incident, record, mapping, codes, created)
-    _import_postmortem(incident, record)
-    _keep_times(Incident, incident.pk, record.created_at if created else None, record.updated_at)
-    _remember(source, Kind.INCIDENT, record.id, incident, fingerprint, children=children)
-    return incident, created
-
-
-def _import_updates(
-    incident: Incident,
-    record: IncidentRecord,
-    mapping: ImportedObject | None,
-    codes: Mapping[str, str],
-    created: bool,
-) -> list[str]:
-    """Write the record's updates; returns the codes of the imported updates."""
-    existing = {} if created else {u.code: u for u in incident.updates.all()}
-    previous = set(mapping.children) if mapping is not None else set()
-    wanted: list[IncidentUpdate] = []
-    fresh: list[IncidentUpdate] = []
+    incident.components.set(_chosen_components(record, components))
+    codes = {remote: c.code for remote, c in components.items()}
+    existing = {u.code: u for u in incident.updates.all()}
+    if taken_updates is None:
+        taken_updates = codes_in_use(IncidentUpdate, [u.id for u in record.updates])
+    pairs, fresh = [], []
     for update_record in record.updates:
         code = update_record.id if fits_code(update_record.id) else None
         update = existing.get(code) if code else None
-        if update is None and code and code in previous:
-            update = None  # deleted here since: written again
         if update is None:
-            if code and IncidentUpdate.objects.filter(code=code).exists():
-                raise Conflict(f"an incident update with code {code} exists already")
+            if code and code in taken_updates:
+                raise Conflict(f"a local incident update not imported has the code {code}")
             update = IncidentUpdate(incident=incident, **({"code": code} if code else {}))
             fresh.append(update)
-        values = {
-            "status": update_record.status,
-            "body": update_record.body,
-            "display_at": update_record.display_at,
-            "deliver_notifications": update_record.deliver_notifications,
-            "affected_components": _affected(update_record.affected, codes),
-        }
-        if _assign(update, values) and update not in fresh:
+        if _assign(update, _update_fields(update_record, codes)) and update not in fresh:
             update.save()
-        wanted.append(update)
+        pairs.append((update, update_record))
     for update in fresh:
         update.render_body()  # what save() does; bulk_create does not call it
     IncidentUpdate.objects.bulk_create(fresh)
-    # The source's times, written by bulk_update (which, unlike save and bulk_create, does
-    # not let auto_now and auto_now_add replace them with "now").
-    for update, update_record in zip(wanted, record.updates, strict=True):
-        update.created_at = update_record.created_at or update_record.display_at
-        update.updated_at = update_record.updated_at or update.created_at
-    IncidentUpdate.objects.bulk_update(wanted, ["created_at", "updated_at"])
-    kept = {u.code for u in wanted}
-    gone = [code for code in previous - kept if code in existing]
+    _set_update_times(pairs)
+    kept = {u.code for u, _ in pairs}
+    gone = [code for code in set(mapping.children) - kept if code in existing]
     if gone:
         incident.updates.filter(code__in=gone).delete()
-    return sorted(kept)
+    _import_postmortem(incident, record)
+    _keep_times(Incident, incident.pk, None, record.updated_at)
+    _remember(source, Kind.INCIDENT, record.id, incident, fingerprint, children=sorted(kept))
+    return incident, False
+
+
+def _postmortem_fields(wanted: PostmortemRecord) -> dict[str, Any]:
+    return {
+        "body": wanted.body,
+        "published_at": wanted.published_at,
+        "notify_subscribers": wanted.notify_subscribers,
+        # Whatever the source sent was sent there: nothing is pending here.
+        "notified_at": wanted.published_at if wanted.notify_subscribers else None,
+    }
 
 
 def _import_postmortem(incident: Incident, record: IncidentRecord) -> None:
     wanted = record.postmortem
     if wanted is None:
         return  # one written here since is not the import's to delete
-    postmortem = Postmortem.objects.filter(incident=incident).first()
-    if postmortem is None:
-        postmortem = Postmortem(incident=incident)
-    changed = _assign(
-        postmortem,
-        {
-            "body": wanted.body,
-            "published_at": wanted.published_at,
-            "notify_subscribers": wanted.notify_subscribers,
-            # Whatever the source sent was sent there: nothing is pending here.
-            "notified_at": wanted.published_at if wanted.notify_subscribers else None,
-        },
+    postmortem = Postmortem.objects.filter(incident=incident).first() or Postmortem(
+        incident=incident
     )
-    if changed or postmortem.pk is None:
+    if _assign(postmortem, _postmortem_fields(wanted)) or postmortem.pk is None:
         postmortem.save()
 
 

@@ -16,6 +16,7 @@ description.
 """
 
 import json
+import multiprocessing
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -81,6 +82,8 @@ class FakeStatuspage:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the real API
+
             def do_GET(self) -> None:
                 fake._handle(self)
 
@@ -587,3 +590,27 @@ def _bulk_incident(n: int, comps: list[dict[str, Any]]) -> dict[str, Any]:
         for i, (status, old, new) in enumerate(steps)
     ]
     return incident(iid, f"Past incident {n}", updates, [target], impact="minor")
+
+
+def _serve(incidents: int, conn: Any) -> None:
+    with FakeStatuspage(example_page(incidents)) as fake:
+        conn.send(fake.url)
+        conn.recv()  # until the parent says stop
+
+
+def serve_in_process(incidents: int) -> tuple[str, Any]:
+    """The example page with ``incidents`` more past incidents, served by a process of
+    its own (so that the importer measured does not share its interpreter); returns the
+    URL and a function that stops it."""
+    parent, child = multiprocessing.get_context("fork").Pipe()
+    process = multiprocessing.get_context("fork").Process(
+        target=_serve, args=(incidents, child), daemon=True
+    )
+    process.start()
+    url = parent.recv()
+
+    def stop() -> None:
+        parent.send("stop")
+        process.join(timeout=10)
+
+    return url, stop

@@ -10,6 +10,7 @@ from django.utils import timezone
 from components import uptime
 from components.models import ChangeSource, Component, ComponentGroup, ComponentStatusChange
 from importer.models import ImportedObject
+from incidents import services
 from incidents.models import (
     Incident,
     IncidentTemplate,
@@ -377,7 +378,7 @@ def test_objects_it_did_not_import_are_left_alone(fake):
     assert mine.status_changes.count() == 1  # its creation, nothing imported
     carol.refresh_from_db()
     assert carol.state == Subscriber.State.UNCONFIRMED and carol.code != "sub0carol003"
-    assert "component cmp0cdn00003 (“CDN”): a component with code cmp0cdn00003 exists" in err
+    assert "component cmp0cdn00003 (“CDN”): a local component not imported has the code" in err
     assert "carol@example.com is subscribed here already" in err
     # The incident that touched it is imported without it.
     assert list(Incident.objects.get(code="inc0degrd001").components.all()) == [
@@ -400,3 +401,24 @@ def test_an_unsubscribed_imported_address_is_not_resubscribed(fake):
 
     bob.refresh_from_db()
     assert bob.state == Subscriber.State.UNSUBSCRIBED
+
+
+def test_an_incident_in_the_way_is_named_and_the_rest_of_its_page_imported(fake):
+    mine = services.open_incident(
+        name="Ours", status="investigating", body="Our own.", deliver_notifications=False
+    )
+    Incident.objects.filter(pk=mine.pk).update(code="inc0degrd001")
+
+    _out, err = run_import(fake)
+
+    assert (
+        "incident inc0degrd001 (“Slow GraphQL queries”): a local incident not imported has" in err
+    )
+    assert Incident.objects.get(code="inc0degrd001").name == "Ours"
+    assert set(Incident.objects.values_list("code", flat=True)) == {
+        "inc0major001",
+        "inc0degrd001",
+        "mnt0www00001",
+        "inc0open0001",
+    }
+    assert Incident.objects.get(code="inc0major001").updates.count() == 4
