@@ -367,12 +367,10 @@ class Importer:
             self.open_incidents = {rid: found.get(rid) for rid in self.open_incidents}
 
     def _history(self) -> None:
-        """Rebuild each imported component's history from the imported updates."""
+        """Rebuild each imported component's history from the imported updates (in a
+        dry run, count the components whose history would change)."""
         tally = self.report.tallies["history"]
         task = self.progress.add_task(dict(PHASES)["history"], total=len(self.components))
-        if self.dry_run:
-            self.progress.update(task, completed=len(self.components))
-            return
         changes = services.imported_changes(self.source)
         now = timezone.now()
         for remote_id, component in self.components.items():
@@ -389,7 +387,9 @@ class Importer:
                 now,
                 updated_at=record.updated_at,
             )
-            added, removed = services.rebuild_history(component, plan, self.source)
+            added, removed = services.rebuild_history(
+                component, plan, self.source, write=not self.dry_run
+            )
             if added or removed:
                 tally.updated += 1
             else:

@@ -572,14 +572,12 @@ def imported_changes(source: Source) -> dict[str, list[Change]]:
 
 @transaction.atomic
 def rebuild_history(
-    component: Component,
-    plan: list[Change],
-    source: Source,
+    component: Component, plan: list[Change], source: Source, *, write: bool = True
 ) -> tuple[int, int]:
     """Make the component's history rows written by ``source`` the ``plan``: rows already
     there are kept as they are, missing ones are added (linked to the update that caused
     them), others this import wrote are deleted. Rows written any other way are never
-    touched. Returns (added, removed)."""
+    touched. Returns (added, removed); without ``write`` (a dry run), what it would."""
     origin = source.origin
     rows = ComponentStatusChange.objects.select_for_update().filter(
         component=component, source=ChangeSource.IMPORT, actor=origin.actor
@@ -595,6 +593,8 @@ def rebuild_history(
         else:
             missing.append(change)
     extra = [pk for pks in existing.values() for pk in pks]
+    if not write:
+        return len(missing), len(extra)
     if extra:
         ComponentStatusChange.objects.filter(pk__in=extra).delete()
     new_rows = ComponentStatusChange.objects.bulk_create(

@@ -305,6 +305,7 @@ def test_dry_run_after_an_import_finds_nothing_to_do(fake):
 
     assert snapshot() == before
     assert counts(out, "Incidents and") == [0, 0, 4, 0, 0]
+    assert counts(out, "Component history") == [0, 0, 5, 0, 0]
 
 
 def test_a_bad_key_is_refused_with_a_clear_message_and_nothing_written(fake):
