@@ -15,6 +15,9 @@ from incidents import services
 from incidents.models import Incident
 from statusportal import pagecache, ratelimit, revision
 from statusportal.roles import SUPPORT_STAFF
+from tests import xdist_services
+
+xdist_services.isolate()
 
 # Hypothesis profiles (tests/hostile/test_renders_everywhere.py). "ci": a fixed seed and
 # enough examples to matter within a minute; "long": a local run with many more (README,

@@ -5,6 +5,7 @@ import os
 import pty
 import select
 import shutil
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,14 +21,33 @@ pytestmark = pytest.mark.skipif(
 
 
 def run_in_terminal(makefile: Path, *, interrupt_after: float) -> tuple[int, str]:
-    """Run ``make run`` on a pseudo-terminal, press Ctrl-C after ``interrupt_after``
-    seconds (if still running), return its exit status and everything it printed."""
+    """Run ``make run`` with a pseudo-terminal as its output, press Ctrl-C after
+    ``interrupt_after`` seconds (if still running), return its exit status and everything
+    it printed.
+
+    make runs in a session of its own whose controlling terminal is the pseudo-terminal,
+    as in a shell, so a Ctrl-C typed there reaches its foreground process group. (Started
+    with subprocess, not ``pty.fork``: forking a multi-threaded pytest process may
+    deadlock the child.)
+    """
     # A fresh terminal: not a sub-make of the `make test` that may be running this suite
     # (make would then print "make[1]: ***" instead of "make: ***").
     env = {k: v for k, v in os.environ.items() if k not in {"MAKELEVEL", "MAKEFLAGS", "MFLAGS"}}
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: make, in the terminal's foreground group
-        os.execvpe("make", ["make", "--no-print-directory", "-f", str(makefile), "run"], env)
+    fd, terminal = pty.openpty()
+    make = ["make", "--no-print-directory", "-f", str(makefile), "run"]
+    take_terminal = (
+        "import fcntl, os, sys, termios; fcntl.ioctl(0, termios.TIOCSCTTY, 0); "
+        "os.execvp(sys.argv[1], sys.argv[1:])"
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-c", take_terminal, *make],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(terminal)
     output = b""
 
     def read(seconds: float) -> bool:
@@ -48,9 +68,9 @@ def run_in_terminal(makefile: Path, *, interrupt_after: float) -> tuple[int, str
     if read(interrupt_after):
         os.write(fd, b"\x03")  # Ctrl-C, sent by the terminal to its foreground group
         read(30)
-    _, status = os.waitpid(pid, 0)
+    code = process.wait(timeout=30)
     os.close(fd)
-    return os.waitstatus_to_exitcode(status), output.decode(errors="replace")
+    return code, output.decode(errors="replace")
 
 
 def makefile(tmp_path: Path, procfile: str) -> Path:
