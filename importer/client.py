@@ -141,27 +141,40 @@ class ManageClient:
         """Every page of the list at ``path``, in order, until a short or empty page.
 
         The manage API numbers pages from 1 (``page``/``per_page``; incidents use
-        ``limit``), subscribers from 0. The walk ends at the first empty page (a server
-        may send fewer rows than asked for before the end); a server that ignores paging
-        and answers the same rows again ends it too, instead of looping."""
+        ``limit``), subscribers from 0 (a server that refuses page 0 with a 400 is read
+        from 1). The walk ends at the first empty page (a server may send fewer rows than
+        asked for before the end); a server that ignores paging and answers the same rows
+        again ends it too, instead of looping."""
         seen: set[str] = set()
-        number = first
+        number, repeated = first, 0
         while True:
-            rows = self.get(path, {**(params or {}), "page": number, size_param: size})
+            query = {**(params or {}), "page": number, size_param: size}
+            try:
+                rows = self.get(path, query)
+            except ApiError as exc:
+                if exc.status == 400 and number == 0:
+                    # Numbered from 1 after all (the description says 0 for subscribers).
+                    number = 1
+                    continue
+                raise
             if not isinstance(rows, list):
                 raise ApiError(f"{self.page_url}{path} did not answer a list (page {number}).")
-            ids = {str(row.get("id")) for row in rows if isinstance(row, dict)}
-            fresh = [
-                row for row in rows if not isinstance(row, dict) or str(row.get("id")) not in seen
-            ]
-            if rows and not fresh:
-                return
-            seen |= ids
-            if fresh:
-                yield fresh
             if not rows:
                 return
+            fresh = [row for row in rows if not isinstance(row, dict) or _id(row) not in seen]
+            seen.update(_id(row) for row in rows if isinstance(row, dict))
+            # Two pages in a row with nothing new: the server ignores paging. (One may
+            # happen where page 0 and page 1 are both the first page.)
+            repeated = 0 if fresh else repeated + 1
+            if repeated >= 2:
+                return
+            if fresh:
+                yield fresh
             number += 1
+
+
+def _id(row: dict[str, Any]) -> str:
+    return str(row.get("id"))
 
 
 def _reason(exc: requests.RequestException) -> str:

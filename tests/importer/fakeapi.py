@@ -76,6 +76,7 @@ class FakeStatuspage:
         self.fail_after: int | None = None
         self.answer_with: dict[str, tuple[int, str]] = {}  # path -> (status, raw body)
         self.ignore_paging = False
+        self.pages_from_one = False  # page=0 is a 400, as some servers answer
         self.requests = 0
         self.exchanges: list[Exchange] = []
         self._lock = threading.Lock()
@@ -165,6 +166,10 @@ class FakeStatuspage:
             return 200, data.page
         if rest in lists:
             rows, size_param, first = lists[rest]
+            if self.pages_from_one:
+                if query.get("page") == "0":
+                    return 400, {"message": "page must be a whole number from 1."}
+                first = 1
             return 200, self._paged(rows, query, size_param, first)
         bits = rest.strip("/").split("/")
         if len(bits) == 3 and bits[0] == "incidents" and bits[2] == "postmortem":

@@ -50,6 +50,14 @@ def test_a_server_that_ignores_paging_ends_the_walk(fake):
     assert [len(p) for p in pages] == [2]
 
 
+def test_subscribers_are_read_from_page_1_where_page_0_is_refused(fake):
+    fake.pages_from_one = True
+
+    pages = list(client_for(fake, []).pages("/subscribers", size_param="limit", first=0))
+
+    assert [row["id"] for page in pages for row in page] == [s["id"] for s in fake.data.subscribers]
+
+
 def test_an_answer_that_is_not_json_is_named(fake):
     fake.answer_with = {f"/v1/pages/{PAGE_ID}": (200, "<html>Maintenance</html>")}
 
