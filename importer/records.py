@@ -185,6 +185,7 @@ class GroupRecord:
     position: int | None
     component_ids: list[str]
     created_at: datetime | None
+    updated_at: datetime | None
 
 
 @dataclass
@@ -275,6 +276,7 @@ def read_group(record: Any) -> GroupRecord:
         position=r.position(),
         component_ids=r.ids("components"),
         created_at=r.time("created_at"),
+        updated_at=r.time("updated_at"),
     )
 
 

@@ -169,8 +169,7 @@ def import_group(
         {"name": record.name, "description": record.description, "position": record.position},
     )
     group.save()
-    if created:
-        _keep_times(ComponentGroup, group.pk, record.created_at, None)
+    _keep_times(ComponentGroup, group.pk, record.created_at if created else None, record.updated_at)
     _remember(source, Kind.COMPONENT_GROUP, record.id, group, fingerprint)
     return group, created
 
