@@ -64,6 +64,14 @@ class Report:
         return sum(t.failed for t in self.tallies.values())
 
 
+def _missing_as_empty(pages: Iterator[list[dict[str, Any]]]) -> Iterator[list[dict[str, Any]]]:
+    """A list the source does not have (404: incident subscribers turned off) is empty."""
+    try:
+        yield from pages
+    except NotFound:
+        return
+
+
 @contextmanager
 def _commits_without_waiting_for_the_disk() -> Iterator[None]:
     """PostgreSQL's ``synchronous_commit = off`` for this connection while it imports.
@@ -99,13 +107,16 @@ class Importer:
         # The source's ids -> the local rows, filled as phases run.
         self.groups: dict[str, ComponentGroup] = {}
         self.components: dict[str, Component] = {}
+        # What the source says: each component's group (from the groups' lists), and
+        # each component as read (its status now, for the history).
+        self.group_of: dict[str, str] = {}
         self.remote_components: dict[str, records.ComponentRecord] = {}
         self.open_incidents: dict[str, Incident | None] = {}
         # Codes of the current page of incidents (and their updates) already in use.
         self.taken: set[str] = set()
         self.taken_updates: set[str] = set()
 
-    def run(self, on_phase: Callable[[str], None] | None = None) -> Report:
+    def run(self) -> Report:
         """Every phase in order; ``ApiError`` when the source cannot be read."""
         try:
             self.client.get("")
@@ -117,8 +128,6 @@ class Importer:
             ) from None
         with _commits_without_waiting_for_the_disk():
             for key, _label in PHASES:
-                if on_phase is not None:
-                    on_phase(key)
                 getattr(self, f"_{key}")()
         return self.report
 
@@ -254,8 +263,6 @@ class Importer:
     # --- phases -----------------------------------------------------------------------
 
     def _groups(self) -> None:
-        self.group_of: dict[str, str] = {}
-
         def keep(record: records.GroupRecord, group: Any) -> None:
             for component_id in record.component_ids:
                 self.group_of[component_id] = record.id
@@ -462,7 +469,7 @@ class Importer:
             def key(record: records.SubscriberRecord, remote_id: str = remote_id) -> str:
                 return f"{remote_id}/{record.id}"
 
-            rows = self.client.pages(f"/incidents/{remote_id}/subscribers")
+            rows = _missing_as_empty(self.client.pages(f"/incidents/{remote_id}/subscribers"))
             self._each(
                 "incident_subscribers",
                 Kind.INCIDENT_SUBSCRIBER,

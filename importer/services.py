@@ -82,15 +82,12 @@ def codes_in_use(model: type[models.Model], codes: Iterable[str]) -> set[str]:
 
 
 def _code_for(
-    model: type[models.Model],
-    remote_id: str,
-    mapping: ImportedObject | None,
-    taken: Collection[str] | None = None,
+    model: type[models.Model], remote_id: str, taken: Collection[str] | None = None
 ) -> str | None:
     """The code a new object takes: the source's id when it fits our codes, else None (a
     new random code). Refused when a local object not imported already holds it
     (``taken``: the codes known to be in use, else the database is asked)."""
-    if mapping is not None or not fits_code(remote_id):
+    if not fits_code(remote_id):
         return None
     in_use = (
         remote_id in taken
@@ -162,7 +159,7 @@ def import_group(
     group = _local(ComponentGroup, mapping)
     created = group is None
     if group is None:
-        code = _code_for(ComponentGroup, record.id, mapping)
+        code = _code_for(ComponentGroup, record.id)
         group = ComponentGroup(**({"code": code} if code else {}))
     _assign(
         group,
@@ -188,7 +185,7 @@ def import_component(
     component = _local(Component, mapping)
     created = component is None
     if component is None:
-        code = _code_for(Component, record.id, mapping)
+        code = _code_for(Component, record.id)
         component = Component(**({"code": code} if code else {}))
     _assign(
         component,
@@ -360,7 +357,7 @@ def import_new_incidents(
     codes = {remote: c.code for remote, c in components.items()}
     incidents = []
     for record, _ in items:
-        code = _code_for(Incident, record.id, None, taken)
+        code = _code_for(Incident, record.id, taken)
         incidents.append(Incident(**({"code": code} if code else {}), **_incident_fields(record)))
         for planned in record.updates:
             if planned.id in taken_updates:
@@ -650,7 +647,7 @@ def import_subscriber(
         if subscriber is not None and not _ours(source, subscriber):
             raise Conflict(f"{email} is subscribed here already")
     if subscriber is None:
-        code = _code_for(Subscriber, record.id, mapping)
+        code = _code_for(Subscriber, record.id)
         # The row is made here to keep the source's id as its code; add_subscriber finds
         # it by address and applies the scope and the state.
         subscriber = Subscriber.objects.create(email=email, **({"code": code} if code else {}))

@@ -423,3 +423,14 @@ def test_an_incident_in_the_way_is_named_and_the_rest_of_its_page_imported(fake)
         "inc0open0001",
     }
     assert Incident.objects.get(code="inc0major001").updates.count() == 4
+
+
+def test_incident_subscribers_turned_off_at_the_source_are_none(fake):
+    fake.answer_with = {
+        f"/v1/pages/{PAGE_ID}/incidents/inc0open0001/subscribers": (404, '{"message": "Off"}')
+    }
+
+    out, _ = run_import(fake)
+
+    assert counts(out, "Incident subscribers") == [0, 0, 0, 0, 0]
+    assert not Subscriber.objects.filter(email="dave@example.com").exists()
