@@ -60,7 +60,10 @@ class HistoryRssFeed(Feed):
         return self.item_link(item)
 
     def item_pubdate(self, item: Incident):
-        return item.started_at
+        """When the item first appeared: its start, or when it was written if that is
+        earlier, so maintenance announced for a later day is dated when it was announced
+        (a feed reader shows a future date as the newest item until that day)."""
+        return min(item.started_at, item.created_at)
 
     def item_updateddate(self, item: Incident):
         return item.timeline[0].display_at if item.timeline else item.started_at

@@ -33,6 +33,18 @@ AFFECTED = "affected"  # other component: add it to the incident without changin
 # Where the service's error keys are shown in these forms.
 SERVICE_FIELD_MAP = {"status": "update_status", "body": "update_body"}
 
+
+class LabelledSplitDateTime(AdminSplitDateTime):
+    """The admin's date and time boxes, each named for screen readers ("Show as posted
+    at: date"): the admin writes "Date:" and "Time:" as plain text, and the field's
+    <label> points at neither box (a multi-part widget has no single one)."""
+
+    def __init__(self, label: str, attrs: dict[str, Any] | None = None):
+        super().__init__(attrs)
+        for widget, part in zip(self.widgets, ("date", "time"), strict=True):
+            widget.attrs["aria-label"] = f"{label}: {part}"
+
+
 STALE_FORM = (
     "Someone posted an update since you opened this page (see the timeline). "
     "Read it, then post yours again if it is still needed."
@@ -108,7 +120,7 @@ class UpdateForm(forms.Form):
     display_at = forms.SplitDateTimeField(
         label="Show as posted at",
         required=False,
-        widget=AdminSplitDateTime,
+        widget=LabelledSplitDateTime("Show as posted at"),
         help_text="Leave empty for now. Fill in to back-date an update posted late "
         "(in the page's time zone).",
     )

@@ -117,9 +117,18 @@ class CalendarMonth:
     percent: float | None = None
 
 
-def uptime_page(page: int = 1, now: datetime | None = None) -> dict:
-    """Context of ``/uptime/``: a calendar of three months per showcased component, with
-    the same per-day details as the bars. Four queries whatever the history."""
+class UnknownComponent(Exception):
+    """A ``?component=`` that names no component shown on ``/uptime/``."""
+
+
+def uptime_page(
+    page: int = 1, component_code: str | None = None, now: datetime | None = None
+) -> dict:
+    """Context of ``/uptime/``: the calendar of three months of ONE showcased component,
+    with the same per-day details as the bars, and a picker of every showcased component
+    (in page order, with its uptime over the same months). The component is
+    ``component_code``, or by default the first one in page order, the first row of the
+    status page. Four queries whatever the history."""
     now = now or timezone.now()
     today = local_today(now)
     months = list(reversed(_page_months(page, today)))  # oldest first, like a calendar
@@ -128,34 +137,47 @@ def uptime_page(page: int = 1, now: datetime | None = None) -> dict:
         c for c in Component.objects.select_related("group").filter(showcase=True) if is_visible(c)
     ]
     blocks = page_blocks(components)
+    rows = [row for block in blocks for row in block.rows]
+    chosen = rows[0] if rows else None
+    if component_code is not None:
+        chosen = next((r for r in rows if r.component.code == component_code), None)
+        if chosen is None:
+            raise UnknownComponent(component_code)
     uptimes = uptime_with_incidents(components, first_day, last_day, now)
-    weeks_of = calendar.Calendar(firstweekday=calendar.SUNDAY)
-    sections = []
-    for block in blocks:
-        for row in block.rows:
-            uptime = uptimes[row.component.pk]
-            by_day = {d.day: d for d in uptime.days}
-            calendars = []
-            for month in months:
-                weeks = [
-                    [by_day.get(day) if day.month == month.month else None for day in week]
-                    for week in weeks_of.monthdatescalendar(month.year, month.month)
-                ]
-                days = [d for d in uptime.days if d.day.month == month.month]
-                calendars.append(
-                    CalendarMonth(month, weeks, ComponentUptime(row.component, days).percent)
-                )
-            sections.append({"block": block, "row": row, "uptime": uptime, "months": calendars})
+    for row in rows:
+        row.uptime = uptimes[row.component.pk]
+    section = None
+    if chosen is not None and chosen.uptime is not None:
+        uptime = chosen.uptime
+        by_day = {d.day: d for d in uptime.days}
+        weeks_of = calendar.Calendar(firstweekday=calendar.SUNDAY)
+        calendars = []
+        for month in months:
+            weeks = [
+                [by_day.get(day) if day.month == month.month else None for day in week]
+                for week in weeks_of.monthdatescalendar(month.year, month.month)
+            ]
+            days = [d for d in uptime.days if d.day.month == month.month]
+            calendars.append(
+                CalendarMonth(month, weeks, ComponentUptime(chosen.component, days).percent)
+            )
+        block = next(b for b in blocks if chosen in b.rows)
+        section = {"block": block, "row": chosen, "uptime": uptime, "months": calendars}
     zone = page_zone()
-    earliest = min(
-        (c.start_date or c.created_at.astimezone(zone).date() for c in components), default=None
+    earliest = (
+        chosen.component.start_date or chosen.component.created_at.astimezone(zone).date()
+        if chosen
+        else None
     )
     return {
-        "sections": sections,
+        "blocks": blocks,
+        "chosen": chosen.component if chosen else None,
+        "section": section,
         "page": page,
         "newer_page": page - 1 if page > 1 else None,
         "older_page": page + 1 if earliest and earliest < first_day else None,
         "first_day": first_day,
         "last_day": min(last_day, today),
+        "today": today,
         "weekday_names": [calendar.day_abbr[(calendar.SUNDAY + i) % 7] for i in range(7)],
     }

@@ -48,10 +48,23 @@ def history(request: HttpRequest) -> HttpResponse:
     return render(request, "status/history.html", context)
 
 
-@public_cache(params=("page",))
+@public_cache(params=("page", "component"))
 def uptime(request: HttpRequest) -> HttpResponse:
     try:
-        context = history_pages.uptime_page(_page_number(request))
+        context = history_pages.uptime_page(
+            _page_number(request), component_code=request.GET.get("component")
+        )
     except history_pages.PageOutOfRange:
         raise Http404("No such page.") from None
+    except history_pages.UnknownComponent:
+        return render(
+            request,
+            "404.html",
+            {
+                "title": "Component not found",
+                "message": "No component with an uptime calendar has this code. "
+                "Pick one on the uptime page.",
+            },
+            status=404,
+        )
     return render(request, "status/uptime.html", context)

@@ -28,9 +28,11 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils.safestring import SafeString, mark_safe
 
 from components.models import Component
 from incidents.models import Incident
+from incidents.pages import affected_line
 from statusportal.markdown import markdown_to_text, render_markdown
 from statusportal.timefmt import format_posted
 from subscriptions import links, scope
@@ -50,6 +52,29 @@ def render_parts(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     text = render_to_string(f"emails/{kind}-body.txt", context)
     html = render_to_string(f"emails/{kind}-body.html", context)
     return subject, text, html
+
+
+# Headings of an update or postmortem body, as the sanitiser leaves them (no attributes).
+BODY_HEADING = re.compile(r"<(/?)h([1-6])>")
+# Font sizes of the body's headings, by their level once demoted: all below the email's
+# title (an <h1> of 20px in every HTML template).
+BODY_HEADING_PX = {2: 18, 3: 16, 4: 15, 5: 14, 6: 14}
+
+
+def body_html(markdown: str) -> SafeString:
+    """An update or postmortem body as the HTML of an email: rendered and sanitised like
+    the page's, each heading one level down and sized below the email's title (a mail
+    client draws a bare <h1> at 32px, larger than the title)."""
+
+    def demote(match: re.Match[str]) -> str:
+        closing, level = match.group(1), min(int(match.group(2)) + 1, 6)
+        if closing:
+            return f"</h{level}>"
+        return f'<h{level} style="font-size:{BODY_HEADING_PX[level]}px;margin:16px 0 4px">'
+
+    # Safe: the pattern matches only tags the sanitiser wrote (text "<h1>" is escaped),
+    # and the replacements are fixed strings.
+    return mark_safe(BODY_HEADING.sub(demote, render_markdown(markdown)))
 
 
 def assemble(
@@ -200,7 +225,7 @@ class NotificationContext:
             values.update(
                 update=update,
                 status_label=update.get_status_display(),
-                body_html=render_markdown(update.body),
+                body_html=body_html(update.body),
                 body_text=markdown_to_text(update.body),
                 posted=format_posted(update.display_at),
                 affected=[
@@ -219,13 +244,21 @@ class NotificationContext:
             assert postmortem is not None and postmortem.published_at is not None  # (published)
             values.update(
                 status_label="Postmortem",
-                body_html=render_markdown(postmortem.body),
+                body_html=body_html(postmortem.body),
                 body_text=markdown_to_text(postmortem.body),
                 posted=format_posted(postmortem.published_at),
             )
             kind = "postmortem"
         else:
-            values.update(status_label="Starts " + values.get("scheduled_for", "soon"))
+            # The reminder repeats what the maintenance is about: its latest message and
+            # the components it concerns, in page order.
+            latest = incident.updates.order_by("-display_at", "-pk").first()
+            values.update(
+                status_label="Starts " + values.get("scheduled_for", "soon"),
+                body_html=body_html(latest.body) if latest else "",
+                body_text=markdown_to_text(latest.body) if latest else "",
+                affects=affected_line(incident.components.select_related("group")),
+            )
             kind = "reminder"
         return cls(
             event=event,

@@ -60,3 +60,21 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+# axe-core, the accessibility engine, from npm into a git-ignored folder (.ci/run does this;
+# locally run the same command).
+AXE_INSTALL = "npm install --prefix var/node axe-core@4"
+AXE_PATH = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    "var/node/node_modules/axe-core/axe.min.js",
+)
+
+
+def axe_source() -> str:
+    """The source of axe.min.js (``AXE_CORE_PATH`` or the project-local npm install)."""
+    path = os.environ.get("AXE_CORE_PATH") or AXE_PATH
+    if not os.path.isfile(path):
+        missing(f"axe-core is not installed: run `{AXE_INSTALL}`")
+    with open(path, encoding="utf-8") as source:
+        return source.read()

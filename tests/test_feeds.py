@@ -69,3 +69,21 @@ def test_feed_query_count_does_not_grow(client, open_incident, django_assert_max
     with django_assert_max_num_queries(3):
         feed = feedparser.parse(client.get("/history.atom").content)
     assert len(feed.entries) == 50
+
+
+@pytest.mark.parametrize("path", ["/history.atom", "/history.rss"])
+def test_maintenance_is_dated_when_announced_not_when_it_starts(
+    client, open_incident, open_maintenance, path
+):
+    before = timezone.now()
+    maintenance = open_maintenance(scheduled_for=timezone.now() + timedelta(days=9))
+    open_incident(name="Earlier outage", display_at=timezone.now() - timedelta(hours=3))
+    after = timezone.now()
+    entries = feedparser.parse(client.get(path).content).entries
+    (entry,) = [e for e in entries if e.title == maintenance.name]
+    published = datetime(*entry.published_parsed[:6], tzinfo=UTC)
+    # Announced between ``before`` and ``after`` (the feed's dates have whole seconds).
+    assert before.replace(microsecond=0) <= published <= after
+    (outage,) = [e for e in entries if e.title == "Earlier outage"]
+    # An incident keeps its (back-dated) start.
+    assert datetime(*outage.published_parsed[:6], tzinfo=UTC) < before - timedelta(hours=2)

@@ -39,3 +39,35 @@ def test_dark_mode_colour_is_readable_on_the_dark_surfaces(name):
     dark = colours(DARK)
     for background in (dark["surface"], dark["bg"]):
         assert contrast(dark[name], background) >= 4.5, (name, background)
+
+
+CONSOLE_CSS = (
+    Path(__file__).resolve().parents[1] / "incidents/static/incidents/console.css"
+).read_text()
+# "selectors { background: #xxxxxx; color: #xxx }": the console's badges.
+BADGE_RULE = re.compile(
+    r"([^{}]+)\{\s*background:\s*(#[0-9a-fA-F]{6});\s*color:\s*(#[0-9a-fA-F]{3,6});\s*\}"
+)
+
+
+def badges() -> list[tuple[str, str, str]]:
+    found = []
+    for selectors, background, colour in BADGE_RULE.findall(CONSOLE_CSS):
+        if len(colour) == 4:
+            colour = "#" + "".join(c * 2 for c in colour[1:])
+        found.append((" ".join(selectors.split("*/")[-1].split()), background, colour))
+    return found
+
+
+def test_every_status_and_impact_has_a_badge_colour():
+    selectors = " ".join(s for s, _, _ in badges())
+    for name in ("investigating", "identified", "monitoring", "resolved", "scheduled"):
+        assert f".status-{name}" in selectors
+    for name in ("critical", "major", "minor", "maintenance"):
+        assert f".impact-{name}" in selectors
+
+
+@pytest.mark.parametrize(("selectors", "background", "colour"), badges())
+def test_console_badges_are_readable_in_the_admin(selectors, background, colour):
+    """The badges keep their own colours in the admin's light and dark themes."""
+    assert contrast(colour, background) >= 4.5, selectors

@@ -162,6 +162,8 @@ def markdown(text: str):
 
 # An update's summary: one rule for every page (incidents.pages.brief).
 register.filter("brief", brief)
+# The instant as statusportal.js reads it (data-at of grouped items).
+register.filter("iso_ms", iso_ms)
 
 
 @register.filter
@@ -305,7 +307,9 @@ def past_incident(incident) -> SafeString:
     here rather than by template loops: the page lists ~100 incidents with ~400 updates."""
     name = escape(incident.name)
     parts = [
-        f'<article class="past-incident">\n'
+        # data-at: the start the incident is grouped by; statusportal.js regroups the
+        # days in the reader's zone.
+        f'<article class="past-incident" data-at="{iso_ms(incident.started_at)}">\n'
         f'<h4 class="incident-title impact-{escape(incident.impact)}">'
         f'<a href="{escape(incident.get_absolute_url())}">{name}</a>\n'
         f'<span class="visually-hidden">({escape(impact_label(incident.impact))})</span></h4>'

@@ -3,10 +3,10 @@ the banner, a group opening, an uptime bar's details on focus and hover, updates
 first, and history. Screenshots land in test-artifacts/screenshots/ for a person to check.
 """
 
-import os
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.utils import timezone
@@ -14,19 +14,10 @@ from django.utils import timezone
 from components.models import Component, ComponentGroup, ComponentStatusChange
 from incidents import services
 from incidents.models import Incident
-from tests.services import chromium_binary
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 S = Component.Status
 
 
@@ -80,20 +71,6 @@ def page_data(settings):
         scheduled_until=start + timedelta(hours=2),
     )
     return {"incident": incident, "yesterday": yesterday}
-
-
-@pytest.fixture
-def browser():
-    executable = chromium_binary()
-    # Django refuses ORM calls from a thread running an event loop; Playwright's sync API
-    # runs one in this thread while the live server (another thread) does the queries.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def tooltip(day) -> dict:
@@ -265,3 +242,74 @@ def test_uptime_days_are_one_tab_stop_per_component_with_arrow_keys(
     week_ago = page.evaluate("document.activeElement.getAttribute('aria-label')")
     assert week_ago and week_ago != start_label
     page.close()
+
+
+def test_past_days_follow_the_readers_time_zone(live_server, browser, settings):
+    """The status page groups past incidents by the page zone's days, the history by its
+    months; after "Show my time zone" they are the reader's, here 17 hours ahead: an
+    incident started on an evening in Los Angeles belongs to the next day in Tokyo."""
+    settings.STATUSPAGE_TIME_ZONE = "America/Los_Angeles"
+    los_angeles, tokyo = ZoneInfo("America/Los_Angeles"), ZoneInfo("Asia/Tokyo")
+    now = timezone.now()
+    page_day = now.astimezone(los_angeles).date() - timedelta(days=3)
+    start = datetime.combine(page_day, time(20, 0), tzinfo=los_angeles)
+    reader_day = start.astimezone(tokyo).date()
+    assert reader_day == page_day + timedelta(days=1)
+    incident = services.open_incident(
+        name="Evening outage", status="investigating", body="Down.", display_at=start
+    )
+    services.resolve(incident)
+
+    def label(day) -> str:
+        return f"{day:%b} {day.day}, {day.year}"
+
+    context = browser.new_context(timezone_id="Asia/Tokyo")
+    page = context.new_page()
+    page.goto(live_server.url + "/")
+    days = page.locator("section.day:visible")
+
+    def day_of(name: str) -> str:
+        return days.filter(has_text=name).locator(".day-title").inner_text()
+
+    assert day_of("Evening outage") == label(page_day)
+    titles = days.locator(".day-title").all_inner_texts()
+    assert titles[0] == label(now.astimezone(los_angeles).date()) and len(titles) == 15
+
+    page.get_by_role("button", name="Show my time zone").click()
+    assert day_of("Evening outage") == label(reader_day)
+    titles = days.locator(".day-title").all_inner_texts()
+    assert titles[0] == label(now.astimezone(tokyo).date()) and len(titles) >= 15
+    assert titles == sorted(set(titles), key=titles.index)  # each day once
+    quiet = days.filter(has_text=label(page_day))
+    assert quiet.locator(".past-incident").count() == 0
+    assert "No incidents reported." in quiet.inner_text()
+    # Remembered on the next visit; back to the page's days on request.
+    page.reload()
+    assert day_of("Evening outage") == label(reader_day)
+    page.get_by_role("button", name="Show the page's time zone").click()
+    assert day_of("Evening outage") == label(page_day)
+    assert len(days.locator(".day-title").all_inner_texts()) == 15
+
+    # /history/ groups by month: an evening on the last day of a month in Los Angeles is
+    # the first of the next month in Tokyo.
+    month_start = now.astimezone(los_angeles).date().replace(day=1)
+    month_end = datetime.combine(month_start - timedelta(days=1), time(20, 0), tzinfo=los_angeles)
+    assert month_end.astimezone(tokyo).date() == month_start
+    late = services.open_incident(
+        name="Month-end outage", status="investigating", body="Down.", display_at=month_end
+    )
+    services.resolve(late)
+    page.goto(live_server.url + "/history/")
+    months = page.locator("section.month:visible")
+
+    def month_of(name: str) -> str:
+        return months.filter(has_text=name).locator(".month-title").inner_text()
+
+    assert month_of("Month-end outage") == f"{month_end:%B %Y}"
+    page_months = months.locator(".month-title").all_inner_texts()
+    page.get_by_role("button", name="Show my time zone").click()
+    assert month_of("Month-end outage") == f"{month_start:%B %Y}"
+    assert months.locator(".month-title").all_inner_texts() == page_months
+    page.get_by_role("button", name="Show the page's time zone").click()
+    assert month_of("Month-end outage") == f"{month_end:%B %Y}"
+    context.close()

@@ -19,7 +19,6 @@ Clicks, counted from the incident list (typing text is not counted):
   "Set all" 2, "Post update" 1  -> 5 clicks.
 """
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,12 +29,10 @@ from components.models import Component, ComponentGroup, ComponentStatusChange
 from incidents import services
 from incidents.models import Incident, IncidentTemplate
 from statusportal.roles import SUPPORT_STAFF, sync_support_staff_group
-from tests.services import chromium_binary
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 PASSWORD = "correct horse battery staple"
 S = Component.Status
 
@@ -81,20 +78,6 @@ def console_data(django_user_model):
     sam = django_user_model.objects.create_user("sam", "sam@example.com", PASSWORD, is_staff=True)
     sam.groups.add(group)
     return made
-
-
-@pytest.fixture
-def browser():
-    executable = chromium_binary()
-    # Django refuses ORM calls from a thread running an event loop; Playwright's sync API
-    # runs one in this thread while the live server (another thread) does the queries.
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def shoot(page, name: str) -> None:

@@ -2,13 +2,8 @@
 is loaded in headless Chromium, which reports every violation (console and
 ``securitypolicyviolation`` events)."""
 
-import os
-
 import pytest
 from django.contrib.auth import get_user_model
-
-from tests.browser.test_browser import CHROMIUM_ARGS
-from tests.services import chromium_binary
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -20,17 +15,6 @@ document.addEventListener("securitypolicyviolation", e => {
   window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
 });
 """
-
-
-@pytest.fixture
-def browser():
-    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium_binary(), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

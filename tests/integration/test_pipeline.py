@@ -84,7 +84,7 @@ def test_subscribe_confirm_post_exactly_one_email_each(
 
     mail = smtp.handler.to("rest@example.com")[0]
     message = mail.message
-    assert message["Subject"] == "[Acme] API errors — Investigating"
+    assert message["Subject"] == "[Acme] API errors: Investigating"
     text, html = mail.part("text/plain"), mail.part("text/html")
     assert "Requests to the **REST API** fail." in text  # Markdown source, readable
     assert "<strong>REST API</strong>" in html
@@ -119,7 +119,7 @@ def test_subscribe_confirm_post_exactly_one_email_each(
     got = Counter(r.to for r in update_mails(smtp))
     assert got == {"all@example.com": 1, "rest@example.com": 1}
     follow_up = smtp.handler.to("rest@example.com")[0].message
-    assert follow_up["Subject"] == "[Acme] API errors — Identified"
+    assert follow_up["Subject"] == "[Acme] API errors: Identified"
     assert follow_up["In-Reply-To"] == root and follow_up["References"] == root
     assert follow_up["Message-ID"] != root
 

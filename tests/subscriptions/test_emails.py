@@ -18,7 +18,7 @@ def test_update_email_parts_and_headers(open_incident, rest_fan, settings):
     incident = open_incident(name="Login <fails> & more", body="We *see* errors.")
     event = NotificationEvent.objects.get(update=incident.updates.get())
     message = notification_email(NotificationContext.for_event(event), rest_fan)
-    assert message.subject == "[Acme] Login <fails> & more — Investigating"
+    assert message.subject == "[Acme] Login <fails> & more: Investigating"
     assert "We *see* errors." in message.body
     assert "REST API: Major outage" in message.body
     assert "GMT-03:00" in message.body
@@ -53,7 +53,7 @@ def test_postmortem_and_reminder_emails(open_incident, everything):
     incident_services.publish_postmortem(incident, notify=True)
     event = NotificationEvent.objects.get(kind="postmortem")
     message = notification_email(NotificationContext.for_event(event), everything)
-    assert message.subject == "[Acme] API errors — Postmortem"
+    assert message.subject == "[Acme] API errors: Postmortem"
     assert "<strong>DNS</strong>" in message.alternatives[0][0]
 
 
@@ -85,7 +85,7 @@ def test_outbox_sends_what_the_builder_builds(open_incident, everything):
     batches = []
     outbox.fan_out(event.pk, enqueue=batches.append)
     delivery.send_batch(batches[0])
-    assert mail.outbox[0].subject == "[Acme] API errors — Investigating"
+    assert mail.outbox[0].subject == "[Acme] API errors: Investigating"
 
 
 # --- Shared parts rendered once per batch, per-subscriber values substituted -----------
@@ -115,7 +115,7 @@ def test_two_recipients_of_one_event_get_their_own_links_and_ids(
         text = got.part("text/plain").replace("\r\n", "\n")
         html = got.part("text/html")
         assert message["To"] == subscriber.email
-        assert message["Subject"].strip() == "[Acme] Login <fails> & more — Investigating"
+        assert message["Subject"].strip() == "[Acme] Login <fails> & more: Investigating"
         assert f"Manage your subscription: {manage}\n" in text
         assert f"Unsubscribe: {unsubscribe}" in text
         assert f'<a href="{manage}">Manage your subscription</a>' in html
