@@ -434,3 +434,13 @@ def test_incident_subscribers_turned_off_at_the_source_are_none(fake):
 
     assert counts(out, "Incident subscribers") == [0, 0, 0, 0, 0]
     assert not Subscriber.objects.filter(email="dave@example.com").exists()
+
+
+def test_the_console_lists_what_was_imported(fake, admin_client):
+    run_import(fake)
+
+    page = admin_client.get("/admin/importer/importedobject/?kind__exact=incident")
+
+    assert page.status_code == 200
+    assert b"inc0major001" in page.content
+    assert admin_client.get("/admin/importer/importedobject/add/").status_code == 403
