@@ -73,6 +73,7 @@ class FakeStatuspage:
         self.data = data
         self.max_page_size = max_page_size
         self.rate_limit_once: set[str] = set()
+        self.retry_after = "1"  # seconds, or an HTTP date
         self.fail_after: int | None = None
         self.answer_with: dict[str, tuple[int, str]] = {}  # path -> (status, raw body)
         self.ignore_paging = False
@@ -124,7 +125,7 @@ class FakeStatuspage:
             status, body = 500, {"message": "Internal server error"}
         elif limited:
             status, body = 429, {"message": "Rate limited: try again later."}
-            headers["Retry-After"] = "1"
+            headers["Retry-After"] = self.retry_after
         elif parts.path in self.answer_with:
             status, body = self.answer_with[parts.path]
         elif (

@@ -1,5 +1,8 @@
 """The manage API client: key, retries, paging and the messages of its failures."""
 
+import email.utils
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from importer.client import ApiError, ManageClient, NotFound
@@ -23,6 +26,18 @@ def test_retry_after_is_honoured(fake):
 
     assert sleeps == [1.0]
     assert sum(len(p) for p in pages) == len(fake.data.components)
+
+
+def test_retry_after_may_be_a_date(fake):
+    sleeps = []
+    fake.rate_limit_once = {f"/v1/pages/{PAGE_ID}"}
+    fake.retry_after = email.utils.format_datetime(
+        datetime.now(UTC) + timedelta(seconds=30), usegmt=True
+    )
+
+    client_for(fake, sleeps).get("")
+
+    assert len(sleeps) == 1 and 25 <= sleeps[0] <= 30
 
 
 def test_server_errors_are_retried_with_backoff_then_reported(fake):
