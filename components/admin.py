@@ -17,8 +17,9 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_http_methods
 
 from components import ordering
@@ -35,6 +36,7 @@ class _CountedGroup(TypedDict):
 
 
 STATUS_PERMISSION = "components.change_component_status"
+RECENT_CHANGES = 5  # shown on a component's page; the rest behind "All status changes"
 # Everything about a component but its status: the page owner's, not Support staff's.
 DETAIL_FIELDS = [
     "name",
@@ -145,9 +147,10 @@ class ComponentAdmin(admin.ModelAdmin):
     list_select_related = ["group"]
     search_fields = ["name", "description", "code"]
     ordering = PAGE_ORDER
-    readonly_fields = ["code", "history_link"]
+    readonly_fields = ["code", "recent_changes", "history_link"]
     fieldsets = [
         (None, {"fields": ["name", "status", "group", "position", "description"]}),
+        ("Status history", {"fields": ["recent_changes"]}),
         ("Display", {"fields": ["showcase", "only_show_if_degraded", "start_date"]}),
         ("Advanced", {"classes": ["collapse"], "fields": ["code", "history_link"]}),
     ]
@@ -169,6 +172,28 @@ class ComponentAdmin(admin.ModelAdmin):
             readonly += [f for f in DETAIL_FIELDS if f not in readonly]
         return readonly
 
+    @admin.display(description="Latest changes")
+    def recent_changes(self, component: Component) -> str:
+        """The last few changes and where each came from (the source and who acted)."""
+        if component.pk is None:
+            return "—"
+        changes = component.status_changes.order_by("-at", "-pk")[:RECENT_CHANGES]
+        rows = format_html_join(
+            "",
+            '<li>{}: {} → {} <span class="help">({}{})</span></li>',
+            (
+                (
+                    f"{timezone.localtime(c.at):%Y-%m-%d %H:%M:%S %Z}",
+                    Component.Status.label_of(c.old_status, "—"),
+                    Component.Status.label_of(c.new_status),
+                    c.get_source_display(),
+                    f", {c.actor}" if c.actor else "",
+                )
+                for c in changes
+            ),
+        )
+        return format_html("<ul>{}</ul>", rows) if rows else "—"
+
     @admin.display(description="Status history")
     def history_link(self, component: Component) -> str:
         if component.pk is None:
@@ -183,11 +208,11 @@ class ComponentAdmin(admin.ModelAdmin):
 class ComponentStatusChangeAdmin(admin.ModelAdmin):
     """The history is evidence (uptime is computed from it): nobody edits it by hand."""
 
-    list_display = ["at", "component", "old_status", "new_status"]
-    list_filter = ["new_status", "component"]
+    list_display = ["at", "component", "old_status", "new_status", "source", "actor"]
+    list_filter = ["source", "new_status", "component"]
     list_select_related = ["component"]
     date_hierarchy = "at"
-    search_fields = ["component__name"]
+    search_fields = ["component__name", "actor"]
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -157,19 +157,18 @@ def _history_time(component: Component, display_at: datetime, now: datetime) -> 
     return max(at, latest) if latest is not None else at
 
 
-def claimed_status(component: Component, *, excluding: Incident) -> ComponentStatus:
+def claimed_status(component: Component, *, excluding: Incident | None = None) -> ComponentStatus:
     """The worst status that open incidents and active maintenance other than
-    ``excluding`` still hold ``component`` at (operational when none does).
+    ``excluding`` still hold ``component`` at (operational when none does); monitoring
+    returns a component through it when its alerts resolve.
 
     An open incident claims the last status one of its updates set for the component;
     an in-progress maintenance claims that or, failing it, "under maintenance".
     """
     claims = []
-    others = (
-        component.incidents.filter(Incident.open_filter())
-        .exclude(pk=excluding.pk)
-        .prefetch_related("updates")
-    )
+    others = component.incidents.filter(Incident.open_filter()).prefetch_related("updates")
+    if excluding is not None:
+        others = others.exclude(pk=excluding.pk)
     for other in others:
         if other.is_maintenance and other.status not in Incident.ACTIVE_MAINTENANCE_STATUSES:
             continue  # scheduled maintenance holds nothing yet

@@ -7,6 +7,7 @@ from statusportal.api.views import not_found
 
 # No Redoc page: its template loads fonts from Google; Swagger UI is fully local.
 v1: list[URLPattern | URLResolver] = [
+    path("", include("monitoring.api.urls")),
     path("", include("components.api.urls")),
     path("", include("incidents.api.urls")),
     path("", include("subscriptions.api.urls")),

@@ -42,6 +42,16 @@ SUPPORT_STAFF_PERMISSIONS = {
         "view_delivery",
         "change_delivery",
     ],
+    # Automation: see what monitoring did and switch it off per component; integrations
+    # and their tokens are the page owner's.
+    "monitoring": [
+        "view_automation",
+        "view_integration",
+        "view_payload",
+        "view_componentautomation",
+        "add_componentautomation",
+        "change_componentautomation",
+    ],
 }
 
 

@@ -97,6 +97,7 @@ INSTALLED_APPS = [
     "components",
     "incidents",
     "subscriptions",
+    "monitoring",
     "importer",
     "demo",
 ]
@@ -330,6 +331,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.tasks.run_maintenance_schedule",
         "schedule": 30.0,
     },
+    # Heartbeat windows that passed in silence: noticed within this many seconds.
+    "monitoring-heartbeats": {
+        "task": "monitoring.tasks.check_heartbeats",
+        "schedule": 15.0,
+    },
 }
 
 # --- Subscriptions ---------------------------------------------------------------------
@@ -362,6 +368,14 @@ check_delivery_timing(
     time_limit=CELERY_TASK_TIME_LIMIT,
     visibility_timeout=CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout"),
 )
+
+# --- Monitoring ------------------------------------------------------------------------
+# Payloads kept per integration (Alertmanager webhooks, heartbeats), newest first, for
+# the admin's Automation page.
+MONITORING_PAYLOADS_KEPT = env_int("MONITORING_PAYLOADS_KEPT", 200, minimum=1)
+# How long a webhook or heartbeat waits for a row lock before answering 503 (the sender
+# retries) instead of holding on (PostgreSQL).
+MONITORING_LOCK_TIMEOUT_MS = env_int("MONITORING_LOCK_TIMEOUT_MS", 5000, minimum=1)
 
 # --- Metrics ---------------------------------------------------------------------------
 # /metrics answers a request carrying "Authorization: Bearer <METRICS_TOKEN>", or one from
@@ -418,6 +432,7 @@ SPECTACULAR_SETTINGS = {
         "ComponentStatusEnum": "components.models.Component.Status",
         "IncidentStatusEnum": "incidents.models.Incident.Status",
         "IncidentImpactEnum": "incidents.models.Incident.Impact",
+        "AlertStateEnum": "monitoring.api.serializers.STATES",
     },
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

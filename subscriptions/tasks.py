@@ -11,7 +11,7 @@ from celery import shared_task
 from celery.signals import worker_ready
 from django import db
 
-from subscriptions import delivery, enqueue, outbox
+from subscriptions import delivery, enqueue, outbox, scheduler
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,12 @@ def send_batch(delivery_ids: list[int]) -> dict[str, int]:
 @shared_task(name=enqueue.SWEEP)
 def sweep() -> dict[str, int]:
     return vars(outbox.sweep())
+
+
+@shared_task(name="subscriptions.tasks.run_maintenance_schedule")
+def run_maintenance_schedule() -> dict[str, int]:
+    """Beat's maintenance timetable (CELERY_BEAT_SCHEDULE)."""
+    return scheduler.run_maintenance_schedule()
 
 
 @worker_ready.connect

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ["statusportal", "components", "incidents", "subscriptions", "importer", "demo"]
+PACKAGES = [
+    "statusportal", "components", "incidents", "subscriptions", "monitoring", "importer", "demo",
+]
 
 
 def project_modules() -> list[Path]:

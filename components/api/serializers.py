@@ -6,8 +6,12 @@ from django.db import transaction
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from components.models import Component, ComponentGroup, Origin
-from statusportal.api.fields import CodeRelatedField, TimestampedModelSerializer
+from components.models import Component, ComponentGroup, ComponentStatusChange, Origin
+from statusportal.api.fields import (
+    CodeRelatedField,
+    IsoMsDateTimeField,
+    TimestampedModelSerializer,
+)
 
 
 class ComponentSerializer(TimestampedModelSerializer):
@@ -76,3 +80,40 @@ class ComponentGroupSerializer(TimestampedModelSerializer):
     def get_status(self, group: ComponentGroup) -> str:
         # Uses the prefetched members (no query per group).
         return Component.Status.worst(c.status for c in group.components.all()).value
+
+
+# Who may see who acted: operator user names are e-mail addresses, not for the public.
+SEE_ACTORS = "components.view_componentstatuschange"
+
+
+class ComponentStatusChangeSerializer(serializers.ModelSerializer[ComponentStatusChange]):
+    """One entry of a component's status history and where it came from. ``actor`` and
+    ``detail`` are shown to token holders who may view the history in the admin, and
+    are null for everyone else."""
+
+    at = IsoMsDateTimeField(read_only=True)
+    actor = serializers.SerializerMethodField(
+        help_text="Who or what acted (a user, a token, an integration); null unless your "
+        "token may view the status history."
+    )
+    detail = serializers.SerializerMethodField(
+        help_text="What the automation received (the alerts, the heartbeat); null unless "
+        "your token may view the status history."
+    )
+
+    class Meta:
+        model = ComponentStatusChange
+        fields = ["at", "old_status", "new_status", "source", "actor", "detail"]
+        read_only_fields = fields
+
+    def _insider(self) -> bool:
+        request = self.context.get("request")
+        return bool(request is not None and request.user.has_perm(SEE_ACTORS))
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_actor(self, change: ComponentStatusChange) -> str | None:
+        return change.actor if self._insider() else None
+
+    @extend_schema_field(serializers.JSONField(allow_null=True))
+    def get_detail(self, change: ComponentStatusChange) -> Any:
+        return change.detail if self._insider() else None

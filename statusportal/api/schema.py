@@ -43,9 +43,10 @@ class TokenScheme(OpenApiAuthenticationExtension):
 
 class StatusportalAutoSchema(AutoSchema):
     """Adds to each operation the errors it can answer, so that clients (and schemathesis)
-    know every status code: 401 for a bad token and 429 everywhere; 400/404 for lists
-    (bad filter, bad cursor or page); 404 for one object; 400/403/415 for writes; 409 for
-    the actions a view lists in ``conflict_actions``; 422 for a reused idempotency key."""
+        know every status code: 401 for a bad token and 429 everywhere; 400/404 for lists
+        (bad filter, bad cursor or page); 404 for one object; 400/403/415 for writes; 409 for
+        the actions a view lists in ``conflict_actions``; 422 for a reused idempotency key (but
+    on views that set ``idempotency_key = False``: they take no such header)."""
 
     def get_auth(self) -> list[dict[str, Any]]:
         """Reads are public: anonymous or with a token (which only adds the private
@@ -58,7 +59,7 @@ class StatusportalAutoSchema(AutoSchema):
 
     def get_override_parameters(self) -> list[Any]:
         params = list(super().get_override_parameters())
-        if self.method == "POST":
+        if self.method == "POST" and getattr(self.view, "idempotency_key", True):
             params.append(
                 OpenApiParameter(
                     HEADER,
@@ -95,7 +96,7 @@ class StatusportalAutoSchema(AutoSchema):
             errors["415"] = _error("Send `Content-Type: application/json`.")
             if getattr(self.view, "action", None) in getattr(self.view, "conflict_actions", ()):
                 errors["409"] = _error("The object's state forbids this change.", FIELD_ERRORS)
-        if self.method == "POST":
+        if self.method == "POST" and getattr(self.view, "idempotency_key", True):
             errors["422"] = _error(f"The {HEADER} was already used for another request.")
         for code, response in errors.items():
             if code not in responses:

@@ -14,6 +14,8 @@ from django.utils import timezone
 from components.models import Component, ComponentGroup
 from incidents import services
 from incidents.models import Incident
+from monitoring import tokens as integration_tokens
+from monitoring.models import ComponentAutomation, Integration
 from statusportal.api.tokens import create_token
 from subscriptions import services as subscription_services
 
@@ -133,10 +135,18 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(live_page, ad
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
-def _writes_config(targets: dict[str, str]) -> str:
+def _writes_config(targets: dict[str, str], keys: dict[str, tuple[str, str]]) -> str:
     """A schemathesis.toml pointing each ``{code}`` path at an object that exists (else
-    every generated write would be a 404 and never reach the services)."""
-    return "".join(
+    every generated write would be a 404 and never reach the services), and sending the
+    integration endpoints their own token (``keys``: regex → (code or "", key)); the first
+    entry matching an operation wins, so the keyed ones come first."""
+    keyed = "".join(
+        f"[[operations]]\ninclude-path-regex = '{regex}'\n"
+        + (f'parameters = {{ "path.code" = "{code}" }}\n' if code else "")
+        + f'headers = {{ "Authorization" = "Bearer {key}" }}\n\n'
+        for regex, (code, key) in keys.items()
+    )
+    return keyed + "".join(
         f"[[operations]]\ninclude-path-regex = '{regex}'\n"
         f'parameters = {{ "path.code" = "{code}" }}\n\n'
         for regex, code in targets.items()
@@ -163,6 +173,12 @@ def test_schemathesis_every_write_finds_no_server_error_and_no_schema_mismatch(
     subscriber = subscription_services.add_subscriber(
         "eve@example.com", confirmed=True, send_confirmation=False
     )
+    # The integrations' endpoints, with their own tokens: GraphQL expects heartbeats.
+    alertmanager = Integration.objects.create(kind="alertmanager", name="am")
+    _, alertmanager_key = integration_tokens.create_token(alertmanager, "schemathesis")
+    cron = Integration.objects.create(kind="heartbeat", name="cron")
+    _, heartbeat_key = integration_tokens.create_token(cron, "schemathesis")
+    ComponentAutomation.objects.create(component=component, heartbeat_window=timedelta(hours=1))
     (tmp_path / "schemathesis.toml").write_text(
         _writes_config(
             {
@@ -172,7 +188,11 @@ def test_schemathesis_every_write_finds_no_server_error_and_no_schema_mismatch(
                 "^/api/v1/components/": component.code,
                 "^/api/v1/component-groups/": group.code,
                 "^/api/v1/subscribers/": subscriber.code,
-            }
+            },
+            {
+                "^/api/v1/integrations/alertmanager$": ("", alertmanager_key),
+                "^/api/v1/components/[^/]+/heartbeat$": (component.code, heartbeat_key),
+            },
         )
     )
     methods = [arg for method in WRITES for arg in ("--include-method", method)]
@@ -208,8 +228,9 @@ def test_schemathesis_every_write_finds_no_server_error_and_no_schema_mismatch(
     )
     (tmp_path / "schemathesis.txt").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
-    # All twelve writes were exercised, and writes reached the services on real objects.
-    assert "Selected: 12/" in result.stdout and "Tested: 12" in result.stdout, result.stdout
+    # All fourteen writes were exercised, and writes reached the services on real objects.
+    assert "Selected: 14/" in result.stdout and "Tested: 14" in result.stdout, result.stdout
     assert Incident.objects.count() > 3
     assert live_page["incident"].updates.count() > 1
     assert Component.objects.count() > 3
+    assert alertmanager.payloads.exists() and cron.payloads.exists()
