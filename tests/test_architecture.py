@@ -9,7 +9,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = [
-    "statusportal", "components", "incidents", "subscriptions", "monitoring", "importer", "demo",
+    "statusportal",
+    "components",
+    "incidents",
+    "subscriptions",
+    "monitoring",
+    "importer",
+    "demo",
 ]
 
 
