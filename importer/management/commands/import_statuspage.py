@@ -60,10 +60,11 @@ class Command(BaseCommand):
         try:
             with progress:
                 report = importer.run()
-        except ApiError as exc:
+        except (ApiError, KeyboardInterrupt) as exc:
             self._summary(importer.report, dry_run=options["dry_run"])
+            reason = str(exc) if isinstance(exc, ApiError) else "Interrupted."
             raise CommandError(
-                f"{exc} Stopped; what was imported so far is complete. Run the same "
+                f"{reason} Stopped; what was imported so far is complete. Run the same "
                 "command again to resume."
             ) from None
         finally:
