@@ -18,6 +18,7 @@ description.
 import json
 import multiprocessing
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -78,6 +79,7 @@ class FakeStatuspage:
         self.answer_with: dict[str, tuple[int, str]] = {}  # path -> (status, raw body)
         self.ignore_paging = False
         self.pages_from_one = False  # page=0 is a 400, as some servers answer
+        self.delay = 0.0  # seconds before each answer: a slow source
         self.requests = 0
         self.exchanges: list[Exchange] = []
         self._lock = threading.Lock()
@@ -111,6 +113,8 @@ class FakeStatuspage:
     # --- answering ----------------------------------------------------------------------
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        if self.delay:
+            time.sleep(self.delay)
         parts = urlsplit(handler.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         with self._lock:
