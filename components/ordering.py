@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 
 from django.db import transaction
 
-from components.models import Component, ComponentGroup, group_page_key, page_key
+from components.models import (
+    Component,
+    ComponentGroup,
+    group_page_key,
+    next_page_position,
+    page_key,
+)
 
 
 @dataclass
@@ -69,3 +75,18 @@ def move(item: ComponentGroup | Component, step: int) -> bool:
             # A save (not an update): the page's revision moves with it.
             sibling.save(update_fields=["position", "updated_at"])
     return True
+
+
+@transaction.atomic
+def set_members(group: ComponentGroup, members: list[Component]) -> None:
+    """Make ``members`` the group's components, in this order (positions 0, 1, 2…); a
+    component that leaves the group goes last on the page, as a new item would."""
+    chosen = {c.pk for c in members}
+    for leaving in Component.objects.select_for_update().filter(group=group).exclude(pk__in=chosen):
+        leaving.group = None
+        leaving.position = next_page_position()  # last on the page
+        leaving.save(update_fields=["group", "position", "updated_at"])
+    for position, member in enumerate(members):
+        member.group = group
+        member.position = position
+        member.save(update_fields=["group", "position", "updated_at"])

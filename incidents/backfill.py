@@ -24,7 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from components.models import Component, ComponentStatusChange
+from components.models import Component, ComponentStatusChange, Origin
 from incidents import services
 from incidents.models import Incident, IncidentUpdate, StatusChangeCause
 
@@ -96,8 +96,10 @@ def backfill_incident(
     steps: Sequence[Step],
     kind: str = Incident.Kind.INCIDENT,
     author: User | None = None,
+    origin: Origin | None = None,
 ) -> Incident:
-    """Record a past incident with its updates in order; see the module's docstring."""
+    """Record a past incident with its updates in order; see the module's docstring. The
+    history rows record ``origin`` (by default the operator ``author``)."""
     name = (name or "").strip()
     if not name:
         raise ValidationError({"name": "Give the incident a name."}, code="required")
@@ -110,6 +112,7 @@ def backfill_incident(
         services._resolve_components(step.components)  # checks the statuses
     current = {c: _status_before(c, start, end) for c in found}
     returns_to = dict(current)
+    origin = origin or Origin.operator(author)
 
     incident = Incident.objects.create(
         name=name, kind=kind, status=steps[-1].status, started_at=start, resolved_at=end
@@ -138,7 +141,14 @@ def backfill_incident(
             old, new = current[component], targets[component]
             if new != old:
                 change = ComponentStatusChange.objects.create(
-                    component=component, old_status=old, new_status=new, at=step.display_at
+                    component=component,
+                    old_status=old,
+                    new_status=new,
+                    at=step.display_at,
+                    source=origin.source,
+                    actor=origin.actor[:200],
+                    user_id=origin.user_id,
+                    detail=dict(origin.detail),
                 )
                 causes.append(StatusChangeCause(status_change=change, incident_update=update))
                 current[component] = new

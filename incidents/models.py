@@ -311,6 +311,7 @@ class IncidentTemplate(models.Model):
     """A canned incident (title, message, status, components) that prefills the admin's
     "Post an update" form, so that common outages are posted in seconds."""
 
+    code = CodeField()
     name = models.CharField(max_length=200, unique=True, help_text="Shown in the template menu.")
     title = models.CharField(max_length=255, blank=True, help_text="Incident name to prefill.")
     body = models.TextField(help_text="Markdown message to prefill.")

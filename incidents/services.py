@@ -374,6 +374,76 @@ def correct_body(update: IncidentUpdate, body: str) -> bool:
     return True
 
 
+def correct_display_at(update: IncidentUpdate, display_at: datetime) -> bool:
+    """Move a posted update on the timeline (a wrong back-dating). Nobody is notified
+    again and no status moves; returns whether the time changed.
+
+    The time rules of :func:`check_display_at` hold, with the update's own neighbours as
+    bounds: not in the future, not before the update posted before it nor after the one
+    posted after it, so the timeline keeps its order. The incident's timestamps follow:
+    its start (the first update of an incident), when monitoring began and when it
+    resolved, each the time of the update that set it.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=update.incident_id)
+        update = IncidentUpdate.objects.select_for_update().get(pk=update.pk)
+        if timezone.is_naive(display_at):
+            raise ValidationError({"display_at": "Give a time zone with the time."}, code="naive")
+        if display_at > now + DISPLAY_AT_FUTURE_TOLERANCE:
+            raise ValidationError(
+                {"display_at": "An update cannot be dated in the future."}, code="future"
+            )
+        limits.check_time("display_at", display_at, now=now)
+        if display_at == update.display_at:
+            return False
+        timeline = list(incident.updates.order_by("display_at", "pk"))
+        index = next(i for i, u in enumerate(timeline) if u.pk == update.pk)
+        before = timeline[index - 1] if index > 0 else None
+        after = timeline[index + 1] if index + 1 < len(timeline) else None
+        if before is not None and display_at < before.display_at:
+            raise ValidationError(
+                {
+                    "display_at": "An update cannot be dated before the previous update "
+                    f"({_local(before.display_at)})."
+                },
+                code="before_previous_update",
+            )
+        if after is not None and display_at > after.display_at:
+            raise ValidationError(
+                {
+                    "display_at": "An update cannot be dated after the next update "
+                    f"({_local(after.display_at)})."
+                },
+                code="after_next_update",
+            )
+        update.display_at = display_at
+        update.save(update_fields=["display_at", "updated_at"])
+        timeline[index] = update
+        fields = ["updated_at"]
+        if index == 0 and not incident.is_maintenance:
+            incident.started_at = display_at
+            fields.append("started_at")
+        monitoring = [u for u in timeline if u.status == Status.MONITORING]
+        if monitoring and incident.monitoring_at is not None:
+            incident.monitoring_at = monitoring[0].display_at
+            fields.append("monitoring_at")
+        if incident.is_closed:
+            incident.resolved_at = timeline[-1].display_at
+            fields.append("resolved_at")
+        incident.save(update_fields=fields)
+    return True
+
+
+@transaction.atomic
+def delete_incident(incident: Incident) -> None:
+    """Delete an incident (or maintenance) with its updates and postmortem: an operator
+    removing one posted by mistake. The components' status history stays (uptime is the
+    record of what happened), only its link to the deleted updates goes; the components
+    keep their current statuses."""
+    Incident.objects.filter(pk=incident.pk).delete()
+
+
 @transaction.atomic
 def open_incident(
     *,
@@ -564,3 +634,31 @@ def publish_postmortem(
     incident.save(update_fields=["updated_at"])
     postmortem_published.send(sender=Postmortem, postmortem=postmortem, notify=notify)
     return postmortem
+
+
+@transaction.atomic
+def revert_postmortem(incident: Incident) -> Postmortem:
+    """Take a published postmortem back to a draft (its text kept): readers no longer
+    see it. Refused when there is no published postmortem."""
+    try:
+        postmortem = Postmortem.objects.select_for_update().get(incident=incident)
+    except Postmortem.DoesNotExist:
+        raise ValidationError(
+            {"body": "This incident has no postmortem."}, code="no_postmortem"
+        ) from None
+    if not postmortem.is_published:
+        raise ConflictError({"published_at": "This postmortem is a draft already."}, code="draft")
+    postmortem.published_at = None
+    postmortem.save(update_fields=["published_at", "updated_at"])
+    incident.save(update_fields=["updated_at"])
+    return postmortem
+
+
+@transaction.atomic
+def delete_postmortem(incident: Incident) -> bool:
+    """Delete the incident's postmortem, draft or published. Returns whether there was
+    one."""
+    deleted, _ = Postmortem.objects.filter(incident=incident).delete()
+    if deleted:
+        incident.save(update_fields=["updated_at"])
+    return bool(deleted)

@@ -5,6 +5,7 @@ keeps the two in step. With nothing set the portal runs on embedded defaults: SQ
 ``var/``, a file-system Celery broker, mail written to ``var/mail/``, a local-memory cache.
 """
 
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -55,6 +56,14 @@ STATUSPAGE_URL = env_url("STATUSPAGE_URL", "http://127.0.0.1:8000", schemes=("ht
 STATUSPAGE_URL = STATUSPAGE_URL.rstrip("/")
 STATUSPAGE_TIME_ZONE = env_time_zone("STATUSPAGE_TIME_ZONE", "UTC")
 STATUSPAGE_LOGO_URL = env_str("STATUSPAGE_LOGO_URL")
+# The page id of the Statuspage-compatible APIs (/api/v2 and the manage API at /v1/): set it
+# to the id your Statuspage page had, so that scripts keep their URLs; empty: derived from
+# STATUSPAGE_URL.
+STATUSPAGE_PAGE_ID = env_str("STATUSPAGE_PAGE_ID")
+if STATUSPAGE_PAGE_ID and not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", STATUSPAGE_PAGE_ID):
+    raise ImproperlyConfigured(
+        "STATUSPAGE_PAGE_ID: use 1 to 64 letters, digits, '-' or '_' (a Statuspage page id)."
+    )
 # How long browsers (max-age) and shared caches/CDNs (s-maxage) may keep a public page.
 STATUSPAGE_BROWSER_MAX_AGE = env_int("STATUSPAGE_BROWSER_MAX_AGE", 30, minimum=0)
 STATUSPAGE_CDN_MAX_AGE = env_int("STATUSPAGE_CDN_MAX_AGE", 60, minimum=0)
@@ -98,6 +107,7 @@ INSTALLED_APPS = [
     "incidents",
     "subscriptions",
     "monitoring",
+    "manageapi",
     "importer",
     "demo",
 ]

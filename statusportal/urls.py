@@ -24,6 +24,8 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
     path("api/", include("statusportal.api_urls")),
+    # Statuspage's manage API (docs/architecture.md, "The manage API").
+    path("v1/", include("manageapi.urls")),
     path("", include("subscriptions.urls")),
     path("", include("incidents.urls")),
 ]

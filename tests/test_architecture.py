@@ -14,6 +14,7 @@ PACKAGES = [
     "incidents",
     "subscriptions",
     "monitoring",
+    "manageapi",
     "importer",
     "demo",
 ]

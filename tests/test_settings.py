@@ -151,3 +151,11 @@ def test_a_bad_value_stops_start_up_with_a_clear_message(tmp_path):
     )
     assert result.returncode != 0
     assert "STATUSPAGE_TIME_ZONE must be an IANA time zone name" in result.stderr
+
+
+def test_a_page_id_that_cannot_be_a_url_segment_stops_start_up(tmp_path):
+    result = run_manage(
+        "check", STATUSPAGE_PAGE_ID="my page/../x", STATUSPORTAL_VAR_DIR=str(tmp_path)
+    )
+    assert result.returncode != 0
+    assert "STATUSPAGE_PAGE_ID: use 1 to 64 letters" in result.stderr

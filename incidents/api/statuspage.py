@@ -31,8 +31,11 @@ UNRESOLVED_STATUSES = tuple(
 
 
 def page_id() -> str:
-    """A stable 12-character id for the page, derived from its public URL (there is one
-    page per installation, so no row to take a code from)."""
+    """The page's id: ``STATUSPAGE_PAGE_ID`` when set (a page moved from Statuspage keeps
+    its id), else a stable 12-character id derived from its public URL (there is one page
+    per installation, so no row to take a code from)."""
+    if settings.STATUSPAGE_PAGE_ID:
+        return str(settings.STATUSPAGE_PAGE_ID)
     return hashlib.sha256(settings.STATUSPAGE_URL.encode()).hexdigest()[:12]
 
 

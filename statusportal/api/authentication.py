@@ -15,6 +15,23 @@ from statusportal.models import ApiToken
 LAST_USED_PRECISION = timedelta(minutes=1)
 
 
+def authenticate_key(key: str) -> tuple[AbstractBaseUser, ApiToken]:
+    """The user and token of an API key, recording its use; ``AuthenticationFailed`` for
+    an unknown or revoked key or an inactive user. Every way of sending a key (this
+    module's header, the manage API's ``OAuth`` header and ``api_key``) ends here."""
+    token = find_token(key)
+    if token is None:
+        raise exceptions.AuthenticationFailed("Invalid token.")
+    if not token.is_active:
+        raise exceptions.AuthenticationFailed("This token has been revoked.")
+    if not token.user.is_active:
+        raise exceptions.AuthenticationFailed("The token's user is inactive.")
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user, token
+
+
 class TokenAuthentication(authentication.BaseAuthentication):
     """Authenticate with a named, revocable ApiToken of a user."""
 
@@ -32,17 +49,7 @@ class TokenAuthentication(authentication.BaseAuthentication):
             key = header[1].decode()
         except UnicodeDecodeError:
             raise exceptions.AuthenticationFailed("Invalid token.") from None
-        token = find_token(key)
-        if token is None:
-            raise exceptions.AuthenticationFailed("Invalid token.")
-        if not token.is_active:
-            raise exceptions.AuthenticationFailed("This token has been revoked.")
-        if not token.user.is_active:
-            raise exceptions.AuthenticationFailed("The token's user is inactive.")
-        now = timezone.now()
-        if token.last_used_at is None or now - token.last_used_at > LAST_USED_PRECISION:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
-        return token.user, token
+        return authenticate_key(key)
 
     def authenticate_header(self, request: Request) -> str:
         # Makes DRF answer 401 (not 403) to a write without credentials.

@@ -13,11 +13,12 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views import defaults
 from django.views.decorators.csrf import csrf_exempt
 
-API_PREFIX = "/api/"
+# /v1/ is Statuspage's manage API (the manageapi app), whose clients read JSON too.
+API_PREFIXES = ("/api/", "/v1/")
 
 
 def is_api(request: HttpRequest) -> bool:
-    return request.path_info.startswith(API_PREFIX) or request.path.startswith(API_PREFIX)
+    return request.path_info.startswith(API_PREFIXES) or request.path.startswith(API_PREFIXES)
 
 
 @csrf_exempt

@@ -115,6 +115,17 @@ def test_future_display_at_is_refused_by_the_service(support_api, rest):
     assert not Incident.objects.exists()
 
 
+def test_an_out_of_range_display_at_is_a_400_not_a_server_error(support_api, rest):
+    # Well formed, but minute 99: the date parser raises instead of answering None.
+    response = support_api.post(
+        "/api/v1/incidents/",
+        {"name": "x", "body": "y", "display_at": "2024-01-01T12:99:00Z"},
+    )
+    assert response.status_code == 400
+    assert "display_at" in response.json()
+    assert not Incident.objects.exists()
+
+
 def test_wrong_content_type_is_a_415(support_api, db):
     response = support_api.post(
         "/api/v1/incidents/", "name=x&body=y", content_type="application/x-www-form-urlencoded"

@@ -1,0 +1,1 @@
+"""The manage API's views, one module per area."""
