@@ -225,7 +225,8 @@ def import_template(
     if template is None:
         if IncidentTemplate.objects.filter(name=record.name).exists():
             raise Conflict(f"a template named “{record.name}” exists already")
-        template = IncidentTemplate()
+        code = _code_for(IncidentTemplate, record.id)
+        template = IncidentTemplate(**({"code": code} if code else {}))
     _assign(
         template,
         {

@@ -1,14 +1,15 @@
 """The importer's fixtures: a Statuspage-shaped manage API on loopback whose every
 answer is checked against the OpenAPI description in ../shared."""
 
-import json
 import re
 from io import StringIO
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
 from openapi_core import Config, OpenAPI
 from openapi_core.testing import MockRequest, MockResponse
 
@@ -96,5 +97,12 @@ def counts(out, label):
     return [int(n) for n in re.findall(r"\d+", line)]
 
 
-def dump(value):
-    return json.dumps(value, sort_keys=True, default=str)
+def database_url(name=None):
+    """A ``DATABASE_URL`` for a process of ours: this test's database, or ``name`` on the
+    same server."""
+    db = connection.settings_dict
+    password = f":{quote(db['PASSWORD'], safe='')}" if db.get("PASSWORD") else ""
+    return (
+        f"postgres://{quote(db['USER'], safe='')}{password}@{db['HOST'] or '127.0.0.1'}:"
+        f"{db['PORT'] or 5432}/{name or db['NAME']}"
+    )

@@ -122,7 +122,7 @@ def test_import_brings_the_whole_page_over(fake, client):
     draft = Incident.objects.get(code="inc0degrd001").postmortem
     assert not draft.is_published and draft.body.startswith("Draft:")
 
-    template = IncidentTemplate.objects.get(name="API errors")
+    template = IncidentTemplate.objects.get(code="tpl0api00001")
     assert (template.title, template.status) == ("Elevated API errors", "investigating")
     assert {c.code for c in template.components.all()} == {"cmp0rest0001", "cmp0gql00002"}
 

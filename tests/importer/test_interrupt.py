@@ -9,22 +9,17 @@ import time
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from importer.models import ImportedObject
 from incidents.models import Incident
-from tests.importer.conftest import run_import
+from tests.importer.conftest import database_url, run_import
 from tests.importer.fakeapi import API_KEY, PAGE_ID
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_ctrl_c_stops_with_a_message_and_the_next_run_completes(fake):
-    db = connection.settings_dict
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}",
-    }
+    env = {**os.environ, "DATABASE_URL": database_url()}
     fake.delay = 0.3  # a slow source: time to press Ctrl-C after the first incidents
     command = [sys.executable, "manage.py", "import_statuspage", "--url", fake.url]
     command += ["--page-id", PAGE_ID, "--api-key", API_KEY]
