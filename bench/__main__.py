@@ -14,10 +14,14 @@ Steps (each section can be skipped with ``--only``):
 6. webhooks: the same with 10k and 50k webhook subscribers (each its own endpoint URL on
    one HTTP sink), sent by the HTTP channels' worker; compare with one process POSTing
    the same request over one kept-alive connection; the HTTP worker's peak memory;
+7. import: ``manage.py import_statuspage`` of a page with 5,000 incidents of 4 updates each
+   from a Statuspage-shaped manage API on loopback (tests/importer/fakeapi.py, in a
+   process of its own), then the same import again (nothing to change);
 7. print the table (and write it to bench/RESULTS.md after a full run); drop the database.
 """
 
 import argparse
+import io
 import json
 import os
 import signal
@@ -50,6 +54,7 @@ PAGES = [  # (label, path; "{incident}" is the code of a resolved incident with 
     ),
 ]
 CONSTANT = "/bench/constant/"
+SECTIONS = ["growth", "cold", "load", "fanout", "webhooks", "import"]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -69,10 +74,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--raw-count", type=int, help="messages for the raw SMTP limit (10000)")
     p.add_argument("--webhooks", help="webhook audiences (10000,50000)")
     p.add_argument("--raw-http-count", type=int, help="requests for the raw HTTP limit (10000)")
+    p.add_argument("--import-incidents", type=int, help="incidents imported (5000)")
     p.add_argument(
         "--only",
-        default="growth,cold,load,fanout,webhooks",
-        help="comma-separated sections to run: growth,cold,load,fanout,webhooks",
+        default=",".join(SECTIONS),
+        help="comma-separated sections to run: " + ",".join(SECTIONS),
     )
     p.add_argument(
         "--pg-url",
@@ -87,7 +93,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "--write-results",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="write the table to bench/RESULTS.md (default: on for full runs)",
+        help="write the table to bench/RESULTS.md (default: on for full runs of every section)",
     )
     args = p.parse_args(argv)
     quick = args.quick
@@ -102,6 +108,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         "raw_count": 2000 if quick else 10_000,
         "webhooks": "1000,5000" if quick else "10000,50000",
         "raw_http_count": 2000 if quick else 10_000,
+        "import_incidents": 1000 if quick else 5000,
     }
     for name, value in defaults.items():
         if getattr(args, name) is None:
@@ -111,7 +118,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.webhooks = sorted(int(x) for x in str(args.webhooks).split(",") if x)
     args.only = set(args.only.split(","))
     if args.write_results is None:
-        args.write_results = not quick
+        # A run of some sections only would replace the full table with its few rows.
+        args.write_results = not quick and args.only >= set(SECTIONS)
     return args
 
 
@@ -578,6 +586,50 @@ def webhooks(args, rows: list[Row], stack: Stack) -> None:
         )
 
 
+def import_section(args, rows: list[Row]) -> None:
+    """Import a whole page through the manage API, then again (nothing changes)."""
+    from django.core.management import call_command
+
+    from bench import data
+    from incidents.models import Incident, IncidentUpdate
+    from tests.importer.fakeapi import API_KEY, PAGE_ID, serve_in_process
+
+    data.empty()
+    url, stop = serve_in_process(args.import_incidents)
+    seconds = []
+    try:
+        for _ in range(2):
+            started = time.monotonic()
+            call_command(
+                "import_statuspage",
+                "--url",
+                url,
+                "--page-id",
+                PAGE_ID,
+                "--api-key",
+                API_KEY,
+                stdout=io.StringIO(),
+            )
+            seconds.append(time.monotonic() - started)
+    finally:
+        stop()
+    incidents, updates = Incident.objects.count(), IncidentUpdate.objects.count()
+    say(
+        f"import: {incidents:,} incidents, {updates:,} updates in {seconds[0]:.1f} s; "
+        f"again in {seconds[1]:.1f} s"
+    )
+    rows.append(
+        Row(
+            f"`import_statuspage`, {args.import_incidents // 1000}k incidents x 4 updates",
+            f"{seconds[0]:.1f} s ({incidents:,} incidents, {updates:,} updates); "
+            f"re-run {seconds[1]:.1f} s",
+            target=f"< {report.IMPORT_SECONDS:.0f} s",
+            verdict=verdict(seconds[0] < report.IMPORT_SECONDS),
+        )
+    )
+    data.empty()
+
+
 # --- main --------------------------------------------------------------------------------
 
 
@@ -608,8 +660,12 @@ def main(argv=None) -> int:
         setup_django(stack)
         from bench import data
 
+        if "import" in args.only:
+            import_section(args, rows)
         if "growth" in args.only:
             growth(args, rows)
+        if not args.only & {"growth", "cold", "load", "fanout", "webhooks"}:
+            return finish(args, argv, started, machine, rows)
         data.empty()
         loaded = data.load(args.incidents)
         subs = data.add_subscribers(args.subscribers)
@@ -632,6 +688,10 @@ def main(argv=None) -> int:
             fanout(args, rows, stack)
         if "webhooks" in args.only:
             webhooks(args, rows, stack)
+    return finish(args, argv, started, machine, rows)
+
+
+def finish(args, argv, started: float, machine: dict, rows: list[Row]) -> int:
     minutes = (time.monotonic() - started) / 60
     load_now = os.getloadavg()
     machine["load average at end"] = f"{load_now[0]:.2f} {load_now[1]:.2f} {load_now[2]:.2f}"

@@ -133,7 +133,7 @@ def _reset_sequences(model_list) -> None:
             cursor.execute(sql)
 
 
-def app_models(labels=("subscriptions", "incidents", "components")):
+def app_models(labels=("importer", "subscriptions", "incidents", "components")):
     """The models the data set lives in, children first (for emptying)."""
     from django.apps import apps
 

@@ -18,6 +18,7 @@ POST_MS = 200.0  # posting an update returns within this, whatever the audience
 FANOUT_RATIO = 0.5  # fan-out ≥ 0.5 x the raw SMTP limit
 WEBHOOK_RATIO = 0.5  # webhook fan-out ≥ 0.5 x the raw HTTP limit (one process, one connection)
 RSS_SPREAD = 0.10  # worker peak memory within 10 % from the smallest to the largest audience
+IMPORT_SECONDS = 60.0  # import_statuspage of 5,000 incidents with 4 updates each
 
 
 @dataclass

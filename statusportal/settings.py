@@ -108,6 +108,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "monitoring",
     "manageapi",
+    "importer",
     "demo",
 ]
 

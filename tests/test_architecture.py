@@ -15,6 +15,7 @@ PACKAGES = [
     "subscriptions",
     "monitoring",
     "manageapi",
+    "importer",
     "demo",
 ]
 
