@@ -8,7 +8,7 @@ django-redis), each kept in one atomic Lua script so that workers never race:
   (0: no limit), by GCRA (the "generic cell rate algorithm": one stored time, the
   theoretical arrival time of the next message). A burst of a tenth of a second's worth
   is tolerated, so a sender that wakes late does not waste its turn, while over any
-  interval the count stays within rate × interval + that burst.
+  interval the count stays within rate * interval + that burst.
 * **Back-off**: an SMTP answer that asks the client to slow down (421, 451, 454) sets one
   shared deadline, ``SUBSCRIPTIONS_SLOW_DOWN_SECONDS`` ahead; no message starts before it
   anywhere. The row that got the answer is retried as any temporary failure is.
