@@ -15,27 +15,9 @@ from subscriptions import delivery, pacing, services
 from subscriptions.models import Delivery, NotificationEvent
 from tests.services import free_port
 from tests.subscriptions.helpers import fanned_out_ids
-from tests.subscriptions.smtp import Handler, SMTPServer
+from tests.subscriptions.smtp import SMTPServer, TimedHandler
 
 DState = Delivery.State
-
-
-class TimedHandler(Handler):
-    """Records when each message and each refusal arrived (monotonic clock)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.times: list[tuple[str, float]] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        answer = await super().handle_RCPT(server, session, envelope, address, rcpt_options)
-        if not answer.startswith("250"):
-            self.times.append((f"refused {address}", time.monotonic()))
-        return answer
-
-    async def handle_DATA(self, server, session, envelope):
-        self.times.append((envelope.rcpt_tos[0], time.monotonic()))
-        return await super().handle_DATA(server, session, envelope)
 
 
 @pytest.fixture(autouse=True)
