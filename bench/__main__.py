@@ -35,6 +35,7 @@ PAGES = [  # (label, path; "{incident}" is the code of a resolved incident with 
     ("status page `/`", "/"),
     ("incident page", "/incidents/{incident}/"),
     ("`/history/`", "/history/"),
+    ("`/uptime/`", "/uptime/"),
     ("`/api/v2/summary.json`", "/api/v2/summary.json"),
     ("`/api/v1/incidents/?status=resolved`", "/api/v1/incidents/?status=resolved"),
 ]
@@ -58,8 +59,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--raw-count", type=int, help="messages for the raw SMTP limit (10000)")
     p.add_argument(
         "--only",
-        default="growth,cold,load,fanout",
-        help="comma-separated sections to run: growth,cold,load,fanout",
+        default="growth,cold,load,fanout,pace",
+        help="comma-separated sections to run: growth,cold,load,fanout,pace",
     )
     p.add_argument(
         "--pg-url",
@@ -487,7 +488,7 @@ def main(argv=None) -> int:
         code = sample_incident_code()
         if "cold" in args.only:
             cold(args, rows, code)
-        if args.only & {"load", "fanout"}:
+        if args.only & {"load", "fanout", "pace"}:
             stack.start_web()
             stack.start_worker()
             say(f"gunicorn :{stack.web_port} (2 workers), celery worker pid {stack.worker_pid()}")
@@ -495,6 +496,10 @@ def main(argv=None) -> int:
             load(args, rows, stack, wrk, code)
         if "fanout" in args.only:
             fanout(args, rows, stack)
+        if "pace" in args.only:
+            from bench.pace import pace
+
+            pace(args, rows, stack, post_update, api_token, open_current_incident, drain)
     minutes = (time.monotonic() - started) / 60
     load_now = os.getloadavg()
     machine["load average at end"] = f"{load_now[0]:.2f} {load_now[1]:.2f} {load_now[2]:.2f}"
