@@ -50,7 +50,7 @@ def pace(args, rows: list[Row], stack, post_update, api_token, open_current_inci
         finally:
             del stack.env["SUBSCRIPTIONS_MAX_SEND_RATE"]
         stack.sink.reset()
-        request_ms, status, text = post_update(stack, token, incident.code, statuses[index % 2])
+        request_ms, status, _text = post_update(stack, token, incident.code, statuses[index % 2])
         t10, t90 = crossing_times(stack.sink, n, timeout=SECONDS * 3 + 60)
         measured = (n * 0.8) / (t90 - t10) if t10 is not None and t90 is not None else None
         measure.wait_count(stack.sink, n, timeout=60)
