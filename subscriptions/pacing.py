@@ -18,9 +18,11 @@ django-redis), each kept in one atomic Lua script so that workers never race:
   A slot is held under a lease of ``SUBSCRIPTIONS_LEASE_SECONDS``, renewed with every
   message, so the slot of a dead worker comes free by itself.
 
-Without Redis (or while it does not answer) each process keeps the rate and the back-off
-for itself; the connection cap needs Redis. Waiting calls the batch's ``fence``, which
-renews its lease on the rows, so a long back-off never costs a batch its rows.
+With no rate set, a process asks Redis about the hold at most every 0.1 s rather than
+once a message. Without Redis (or while it does not answer) each process keeps the rate
+and the back-off for itself; the connection cap needs Redis. Waiting calls the batch's
+``fence``, which renews its lease on the rows, so a long back-off never costs a batch its
+rows.
 """
 
 import contextlib
@@ -137,28 +139,59 @@ def _interval() -> float:
     return 1.0 / rate if rate > 0 else 0.0
 
 
+class _Seen:
+    """Without a rate, what this process last read of the shared hold: Redis is asked at
+    most every ``RECHECK`` seconds instead of once a message, so an unlimited pipeline
+    pays no round trip per message and sees a hold set elsewhere within that time."""
+
+    RECHECK = 0.1
+
+    def __init__(self) -> None:
+        self.hold_until = 0.0  # monotonic
+        self.next_check = 0.0
+
+
+_seen = _Seen()
+
+
 def _admit(slot: str) -> float:
     """Seconds to wait before the next message may start (0: start now, counted)."""
     interval = _interval()
     tolerance = max(interval, 0.1) if interval else 0.0
     client = _redis()
-    if client is not None:
-        try:
-            wait = client.eval(
-                _ADMIT,
-                3,
-                RATE_KEY,
-                HOLD_KEY,
-                SLOTS_KEY,
-                interval * 1000,
-                tolerance * 1000,
-                slot,
-                settings.SUBSCRIPTIONS_LEASE_SECONDS * 1000,
+    if client is None:
+        return _local.admit(interval, tolerance)
+    now = time.monotonic()
+    if not interval:
+        if now < _seen.hold_until:
+            return _seen.hold_until - now
+        if now < _seen.next_check:
+            return 0.0
+    try:
+        wait = (
+            float(
+                client.eval(
+                    _ADMIT,
+                    3,
+                    RATE_KEY,
+                    HOLD_KEY,
+                    SLOTS_KEY,
+                    interval * 1000,
+                    tolerance * 1000,
+                    slot,
+                    settings.SUBSCRIPTIONS_LEASE_SECONDS * 1000,
+                )
             )
-            return float(wait) / 1000
-        except RedisError:
-            logger.warning("Redis did not answer; pacing this process alone", exc_info=True)
-    return _local.admit(interval, tolerance)
+            / 1000
+        )
+    except RedisError:
+        logger.warning("Redis did not answer; pacing this process alone", exc_info=True)
+        _seen.next_check = now + _Seen.RECHECK
+        return _local.admit(interval, tolerance)
+    if not interval:
+        _seen.next_check = now + _Seen.RECHECK
+        _seen.hold_until = now + wait
+    return wait
 
 
 def slow_down(seconds: float | None = None) -> float:
@@ -168,7 +201,9 @@ def slow_down(seconds: float | None = None) -> float:
     client = _redis()
     if client is not None:
         try:
-            return float(client.eval(_HOLD, 1, HOLD_KEY, seconds)) / 1000
+            held = float(client.eval(_HOLD, 1, HOLD_KEY, seconds)) / 1000
+            _seen.hold_until = time.monotonic() + held
+            return held
         except RedisError:
             logger.warning("Redis did not answer; holding this process alone", exc_info=True)
     return _local.slow_down(seconds)

@@ -24,6 +24,7 @@ DState = Delivery.State
 def _own_process_pace(monkeypatch):
     # The per-process fallback starts empty in every test.
     monkeypatch.setattr(pacing, "_local", pacing._Local())
+    monkeypatch.setattr(pacing, "_seen", pacing._Seen())
 
 
 @pytest.fixture
