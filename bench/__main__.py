@@ -42,6 +42,7 @@ PAGES = [  # (label, path; "{incident}" is the code of a resolved incident with 
     ("status page `/`", "/"),
     ("incident page", "/incidents/{incident}/"),
     ("`/history/`", "/history/"),
+    ("`/uptime/`", "/uptime/"),
     ("`/api/v2/summary.json`", "/api/v2/summary.json"),
     ("`/api/v1/incidents/?status=resolved`", "/api/v1/incidents/?status=resolved"),
     (
@@ -54,7 +55,7 @@ PAGES = [  # (label, path; "{incident}" is the code of a resolved incident with 
     ),
 ]
 CONSTANT = "/bench/constant/"
-SECTIONS = ["growth", "cold", "load", "fanout", "webhooks", "import"]
+SECTIONS = ["growth", "cold", "load", "fanout", "webhooks", "pace", "import"]
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -664,7 +665,7 @@ def main(argv=None) -> int:
             import_section(args, rows)
         if "growth" in args.only:
             growth(args, rows)
-        if not args.only & {"growth", "cold", "load", "fanout", "webhooks"}:
+        if not args.only & {"growth", "cold", "load", "fanout", "webhooks", "pace"}:
             return finish(args, argv, started, machine, rows)
         data.empty()
         loaded = data.load(args.incidents)
@@ -678,7 +679,7 @@ def main(argv=None) -> int:
         code = sample_incident_code()
         if "cold" in args.only:
             cold(args, rows, code)
-        if args.only & {"load", "fanout", "webhooks"}:
+        if args.only & {"load", "fanout", "webhooks", "pace"}:
             stack.start_web()
             stack.start_worker()
             say(f"gunicorn :{stack.web_port} (2 workers), celery worker pid {stack.worker_pid()}")
@@ -688,6 +689,10 @@ def main(argv=None) -> int:
             fanout(args, rows, stack)
         if "webhooks" in args.only:
             webhooks(args, rows, stack)
+        if "pace" in args.only:
+            from bench.pace import pace
+
+            pace(args, rows, stack, post_update, api_token, open_current_incident, drain)
     return finish(args, argv, started, machine, rows)
 
 

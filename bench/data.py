@@ -202,6 +202,7 @@ def _load(
 
     Returns counts and the seconds it took."""
     from components.models import Component, ComponentGroup, ComponentStatusChange
+    from components.uptime import rebuild_rollups
     from incidents.models import Incident, IncidentUpdate, Postmortem, StatusChangeCause
     from incidents.services import IMPACT_OF_STATUS
     from statusportal.models import Revision
@@ -359,6 +360,8 @@ def _load(
             Postmortem,
         ]
     )
+    # COPY wrote the history past the ORM: roll its days up as the services would have.
+    rebuild_rollups(Component.objects.values_list("pk", flat=True))
     Revision.bump()
     return {
         "incidents": incidents.written,

@@ -1,20 +1,22 @@
 """The catalogue of what the page reports on: components, their groups, and every status
 change they went through (the source of uptime)."""
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Case, F, Max, Value, When
+from django.db.models import Case, F, Max, Min, Value, When
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
+from components.days import as_timestamp, day_of, day_start, fold_days, timestamp_of
 from components.signals import status_changed
 from statusportal.codes import CodeField
 from statusportal.models import ApiToken
+from statusportal.timefmt import page_zone
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -307,6 +309,48 @@ SEVERITY = {
 }
 
 
+class ChangeQuerySet(models.QuerySet):
+    """The history's queries; bulk writes keep the uptime roll-up in step (see
+    docs/architecture.md, 'Uptime from daily roll-ups'), so that no ORM path can change
+    the history without it. Raw SQL (a bulk COPY) calls ``components.uptime.rebuild_rollups``."""
+
+    def bulk_create(self, objs: Iterable[Any], *args: Any, **kwargs: Any) -> list[Any]:
+        objs = list(objs)
+        with transaction.atomic(savepoint=False):
+            created = super().bulk_create(objs, *args, **kwargs)
+            earliest: dict[int, datetime] = {}
+            for obj in objs:
+                if obj.component_id not in earliest or obj.at < earliest[obj.component_id]:
+                    earliest[obj.component_id] = obj.at
+            for component_id, since in sorted(earliest.items()):
+                roll_up(component_id, since)
+        return created
+
+    def update(self, **kwargs: Any) -> int:
+        with transaction.atomic(savepoint=False):
+            touched = dict(self.order_by().values_list("component_id").annotate(since=Min("at")))
+            count = super().update(**kwargs)
+            moved_to = kwargs.get("component_id", kwargs.get("component"))
+            new_at = kwargs.get("at")
+            for component_id, since in sorted(touched.items()):
+                if moved_to is not None or ("at" in kwargs and not isinstance(new_at, datetime)):
+                    since = None  # an expression: no telling how far back the rows moved
+                elif isinstance(new_at, datetime):
+                    since = min(since, new_at)
+                roll_up(component_id, since)
+            if moved_to is not None:
+                roll_up(getattr(moved_to, "pk", moved_to), None)
+        return count
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        with transaction.atomic(savepoint=False):
+            touched = dict(self.order_by().values_list("component_id").annotate(since=Min("at")))
+            result = super().delete()
+            for component_id, since in sorted(touched.items()):
+                roll_up(component_id, since)
+        return result
+
+
 class ComponentStatusChange(models.Model):
     """One status transition of a component; uptime is computed from these rows.
 
@@ -341,6 +385,8 @@ class ComponentStatusChange(models.Model):
         default=dict, blank=True, help_text="What an automation received (alert, heartbeat)."
     )
 
+    objects = ChangeQuerySet.as_manager()
+
     class Meta:
         verbose_name = "component status change"
         ordering = ["-at", "-pk"]
@@ -353,3 +399,116 @@ class ComponentStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.component}: {self.old_status or '—'} → {self.new_status}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, and roll the component's days up again from this change's day on (in the
+        same transaction: see docs/architecture.md, 'Uptime from daily roll-ups')."""
+        with transaction.atomic(savepoint=False):
+            since = self.at
+            if not self._state.adding and self.pk is not None:
+                # A moved row also rewrites the days it left.
+                stored = ComponentStatusChange.objects.filter(pk=self.pk)
+                for row in stored.values("at", "component_id"):
+                    since = min(since, row["at"])
+                    if row["component_id"] != self.component_id:
+                        roll_up(row["component_id"], None)
+            super().save(*args, **kwargs)
+            roll_up(self.component_id, since)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        with transaction.atomic(savepoint=False):
+            result = super().delete(*args, **kwargs)
+            roll_up(self.component_id, self.at)
+        return result
+
+
+class UptimeDay(models.Model):
+    """One component's day of status history, rolled up in the page's time zone: the
+    seconds spent in each status from the day's start until its last change, and the status
+    it ended in. A row exists only for a day with a change; the days between are in the
+    previous row's end status. Written with every change (``roll_up``), never by hand; the
+    status page, ``/uptime/`` and group uptime read at most one row per component and day
+    instead of replaying the history (see docs/architecture.md, 'Uptime from daily
+    roll-ups')."""
+
+    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="uptime_days")
+    zone = models.CharField(
+        max_length=64, help_text="The page's time zone when the day was rolled up."
+    )
+    day = models.DateField()
+    seconds = models.JSONField(
+        default=dict,
+        help_text="Seconds in each status from the day's start until the last change; "
+        "'' holds those before the component's first recorded change.",
+    )
+    end_status = models.CharField(
+        max_length=32, help_text="The status in force after the day's last change."
+    )
+    last_change_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "uptime day"
+        ordering = ["component", "day"]
+        constraints = [
+            # Also the index of both uptime reads: "the rows of these components between
+            # two days" and "the last row before a day" (the status a window opens in).
+            models.UniqueConstraint(
+                fields=["component", "day"], name="components_uptimeday_unique_component_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.component_id} on {self.day}"
+
+
+def rollup_zone() -> str:
+    """The name under which the roll-up records its days' time zone."""
+    return str(settings.STATUSPAGE_TIME_ZONE)
+
+
+def roll_up(component_id: int, since: datetime | None) -> None:
+    """Rewrite the roll-up of one component from the day of ``since`` on (all of it for
+    None), from its history; inside the caller's transaction.
+
+    1. Lock the component's row, so that two writers of its history roll up in turn.
+    2. Start from scratch when any of its days were rolled up in another time zone (the
+       page's zone changed), else from the start of ``since``'s day.
+    3. Read the status in force when that day began and every change from then on.
+    4. Replace the rows from that day on with the folded days.
+    """
+    zone, zone_name = page_zone(), rollup_zone()
+    with transaction.atomic(savepoint=False):
+        list(Component._base_manager.select_for_update().filter(pk=component_id).values("pk"))
+        days = UptimeDay.objects.filter(component_id=component_id)
+        if since is not None and days.exclude(zone=zone_name).exists():
+            since = None
+        changes = ComponentStatusChange.objects.filter(component_id=component_id)
+        status_before = None
+        if since is not None:
+            first_day = day_of(since.timestamp(), zone)[0]
+            status_before = (
+                changes.filter(at__lt=day_start(first_day, zone))
+                .order_by("-at", "-pk")
+                .values_list("new_status", flat=True)
+                .first()
+            )
+            changes = changes.filter(at__gte=day_start(first_day, zone))
+            days = days.filter(day__gte=first_day)
+        rows = (
+            changes.order_by("at", "pk")
+            .annotate(ts=timestamp_of("at"))
+            .values_list("ts", "new_status")
+        )
+        folded = fold_days(((as_timestamp(ts), status) for ts, status in rows), status_before, zone)
+        days.delete()
+        UptimeDay.objects.bulk_create(
+            UptimeDay(
+                component_id=component_id,
+                zone=zone_name,
+                day=row.day,
+                seconds=row.seconds,
+                end_status=row.end_status,
+                last_change_at=datetime.fromtimestamp(row.last_at, UTC),
+            )
+            for row in folded
+        )

@@ -1,5 +1,5 @@
-"""Uptime of components, computed from their ComponentStatusChange rows (see
-docs/architecture.md, 'Component status history').
+"""Uptime of components, read from the daily roll-up of their ComponentStatusChange rows
+(see docs/architecture.md, 'Uptime from daily roll-ups').
 
 A component's uptime over a window is ``100 * (1 - (major + 0.3 * partial) / covered)``
 where *major* and *partial* are the seconds spent in ``major_outage`` and
@@ -8,26 +8,33 @@ where *major* and *partial* are the seconds spent in ``major_outage`` and
 as up. Days are calendar days in the page's time zone.
 
 ``daily_uptime`` answers for any number of components in two queries, whatever the
-length of their history: one for the status each was in when the window opened (and when
-its record begins), one for the changes inside the window. A group's uptime is the mean
-of its components' (``mean_percent``).
+length of their history: one for the status each was in when the window opened (the end
+status of its last rolled-up day before it), one for the rolled-up days inside the window
+(at most one row per component and day). A group's uptime is the mean of its components'
+(``mean_percent``). ``rebuild_rollups`` rolls the days up again from the history, for
+whatever wrote history rows without the ORM (a bulk load, an importer) and after the
+page's time zone changed.
 """
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from functools import cached_property
-from typing import NamedTuple, overload
+from typing import Any, NamedTuple
 
-from django.db import connection
-from django.db.models import F, FloatField, Func, OuterRef, Subquery
+from django.db import connections, transaction
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from components.models import Component, ComponentStatusChange
+from components import days as calendar_days
+from components.days import BEFORE_RECORD, DayRow, as_timestamp, fold_days, timestamp_of
+from components.models import Component, ComponentStatusChange, UptimeDay, roll_up, rollup_zone
 from statusportal.timefmt import page_zone
+
+__all__ = ["as_timestamp", "timestamp_of"]  # read by the page builders from here
 
 Status = Component.Status
 
@@ -155,11 +162,15 @@ def mean_percent(uptimes: Iterable[ComponentUptime]) -> float | None:
 
 def day_start(day: date, zone: tzinfo | None = None) -> datetime:
     """The instant a calendar day begins in ``zone`` (the page's by default)."""
-    return datetime.combine(day, time.min, tzinfo=zone or page_zone())
+    return calendar_days.day_start(day, zone or page_zone())
 
 
 def local_today(now: datetime | None = None, zone: tzinfo | None = None) -> date:
     return (now or timezone.now()).astimezone(zone or page_zone()).date()
+
+
+def zone_name(zone: tzinfo) -> str:
+    return getattr(zone, "key", None) or str(zone)
 
 
 def daily_uptime(
@@ -173,12 +184,17 @@ def daily_uptime(
     """Per-day uptime of ``components`` from ``first_day`` to ``last_day`` (inclusive, in
     the page's time zone), keyed by component id. Two queries for all components.
 
-    1. Read, per component, the status in force when the window opens and the time of its
-       first recorded change (where its record begins).
-    2. Read every change inside the window, ordered.
-    3. Turn each component's changes into segments of constant status and spread each
-       segment's seconds over the days it spans, clipped to the component's coverage
-       (from ``start_date`` or its first record, until now).
+    1. Read, per component, the end status of its last rolled-up day before the window
+       (the status the window opens in), and whether it has a history and a roll-up.
+    2. Read its rolled-up days inside the window, up to now.
+    3. Walk the window's days (``_walk``): a day with a row adds the row's seconds and
+       its end status until midnight (or now); a day without one is spent whole in the
+       status carried from the day before; all clipped to the component's coverage.
+
+    A component without a roll-up in this zone (asked in another zone than the page's,
+    or rolled up before the page's zone changed), or with a change after ``now`` on
+    ``now``'s day, is folded from its history for the window instead, with the same
+    ``fold_days`` that writes the roll-up (two more queries).
     """
     zone = zone or page_zone()
     now = now or timezone.now()
@@ -188,83 +204,189 @@ def daily_uptime(
     # the status page's context time (2,700 days, thousands of changes).
     day_starts = [day_start(first_day + timedelta(days=i), zone) for i in range(n_days + 1)]
     bounds = [d.timestamp() for d in day_starts]
-    window_start_at = day_starts[0]
-    window_end_at = min(day_starts[-1], now)
-    window_start, window_end = bounds[0], window_end_at.timestamp()
+    window_end = min(bounds[-1], now.timestamp())
     dates = [first_day + timedelta(days=i) for i in range(n_days)]
     result = {c.pk: ComponentUptime(c, [DayUptime(d) for d in dates]) for c in components}
-    if not result or window_end <= window_start:
+    if not result or window_end <= bounds[0]:
         return result
+    last_open_day = dates[bisect_left(bounds, window_end) - 1]
 
+    heads: dict[int, tuple[str | None, bool]] = {}
+    rows: dict[int, dict[date, DayRow]] = defaultdict(dict)
+    refold = set(result)
+    name = zone_name(zone)
+    if name == rollup_zone():
+        refold = set()
+        rolled = UptimeDay.objects.filter(component=OuterRef("pk"), zone=name)
+        for pk, carry, has_rollup, recorded in (
+            Component.objects.filter(pk__in=result)
+            .annotate(
+                carry=Subquery(
+                    rolled.filter(day__lt=first_day).order_by("-day").values("end_status")[:1]
+                ),
+                has_rollup=Exists(rolled),
+                recorded=Exists(ComponentStatusChange.objects.filter(component=OuterRef("pk"))),
+            )
+            .values_list("pk", "carry", "has_rollup", "recorded")
+        ):
+            heads[pk] = (carry, recorded)
+            if recorded and not has_rollup:
+                refold.add(pk)
+        window_rows = (
+            UptimeDay.objects.filter(
+                component_id__in=result, zone=name, day__gte=first_day, day__lte=last_open_day
+            )
+            .annotate(last_ts=timestamp_of("last_change_at"))
+            .values_list("component_id", "day", "seconds", "end_status", "last_ts")
+        )
+        for component_id, day, seconds, end_status, last_ts in window_rows:
+            last_at = as_timestamp(last_ts)
+            if last_at > window_end:
+                refold.add(component_id)  # a change after now: not part of this answer
+            rows[component_id][day] = DayRow(day, seconds, end_status, last_at)
+    if refold:
+        folded_heads, folded_rows = _fold_window(refold, day_starts[0], window_end, zone)
+        heads.update(folded_heads)
+        rows.update(folded_rows)
+
+    for pk, uptime in result.items():
+        carry, recorded = heads.get(pk, (None, False))
+        _walk(uptime, bounds, window_end, rows.get(pk, {}), carry, recorded, zone)
+    return result
+
+
+def _fold_window(
+    component_ids: set[int], window_start: datetime, window_end: float, zone: tzinfo
+) -> tuple[dict[int, tuple[str | None, bool]], dict[int, dict[date, DayRow]]]:
+    """The window's days of ``component_ids`` folded from their history, as the roll-up
+    would hold them (ignoring changes at or after ``window_end``), with the status each
+    component was in when the window opened and whether it has any history."""
     changes = ComponentStatusChange.objects.filter(component=OuterRef("pk"))
-    heads = Component.objects.filter(pk__in=result).annotate(
-        status_before=Subquery(
-            changes.filter(at__lt=window_start_at).order_by("-at", "-pk").values("new_status")[:1]
-        ),
-        first_change_at=Subquery(changes.order_by("at", "pk").values("at")[:1]),
-    )
-    head = {
-        pk: (before, first)
-        for pk, before, first in heads.values_list("pk", "status_before", "first_change_at")
+    heads = {
+        pk: (carry, recorded)
+        for pk, carry, recorded in Component.objects.filter(pk__in=component_ids)
+        .annotate(
+            carry=Subquery(
+                changes.filter(at__lt=window_start).order_by("-at", "-pk").values("new_status")[:1]
+            ),
+            recorded=Exists(changes),
+        )
+        .values_list("pk", "carry", "recorded")
     }
-    in_window = defaultdict(list)
-    rows = (
+    in_window: dict[int, list[tuple[float, str]]] = defaultdict(list)
+    for component_id, ts, status in (
         ComponentStatusChange.objects.filter(
-            component_id__in=result, at__gte=window_start_at, at__lt=window_end_at
+            component_id__in=component_ids,
+            at__gte=window_start,
+            at__lt=datetime.fromtimestamp(window_end, window_start.tzinfo),
         )
         .order_by("component_id", "at", "pk")
         .annotate(ts=timestamp_of("at"))
         .values_list("component_id", "ts", "new_status")
-    )
-    for component_id, ts, status in rows:
-        in_window[component_id].append((as_timestamp(ts), STATUS_OF.get(status, status)))
+    ):
+        in_window[component_id].append((as_timestamp(ts), status))
+    rows = {
+        pk: {row.day: row for row in fold_days(in_window.get(pk, []), heads[pk][0], zone)}
+        for pk in heads
+    }
+    return heads, rows
 
-    for pk, uptime in result.items():
-        component = uptime.component
-        before, first_change_at = head.get(pk, (None, None))
-        if component.start_date:
-            coverage_start = day_start(component.start_date, zone).timestamp()
+
+def _walk(
+    uptime: ComponentUptime,
+    bounds: list[float],
+    window_end: float,
+    rows: dict[date, DayRow],
+    carry: str | None,
+    recorded: bool,
+    zone: tzinfo,
+) -> None:
+    """Fill ``uptime.days`` from the rolled-up ``rows`` of the window, starting in status
+    ``carry`` (None: before the component's first record).
+
+    A component is covered from the start of its ``start_date`` (before its first record
+    it was operational), else from its first record (or, without any history, from its
+    creation), until now. Degraded performance and maintenance count as up; seconds are
+    added only where they are positive, as a day's statuses are those it spent time in.
+    """
+    component = uptime.component
+    start_date = component.start_date
+    if not recorded:
+        if start_date:
+            coverage_start = day_start(start_date, zone).timestamp()
         else:
-            coverage_start = (first_change_at or component.created_at).timestamp()
-        # Before a component's first record (but after its start date) it was operational.
-        status = STATUS_OF.get(before, Status.OPERATIONAL) if before else Status.OPERATIONAL
-        cursor = window_start
-        for at, new_status in in_window.get(pk, ()):
-            _spread(uptime.days, bounds, max(cursor, coverage_start), at, status)
-            cursor, status = at, new_status
-        _spread(uptime.days, bounds, max(cursor, coverage_start), window_end, status)
-    return result
+            coverage_start = component.created_at.timestamp()
+        _spread(uptime.days, bounds, max(bounds[0], coverage_start), window_end, Status.OPERATIONAL)
+        return
+    for index, day in enumerate(uptime.days):
+        lo = bounds[index]
+        if lo >= window_end:
+            break
+        end = min(bounds[index + 1], window_end)
+        row = rows.get(day.day)
+        counted = start_date is None or day.day >= start_date
+        if row is None:
+            if counted and (carry is not None or start_date is not None):
+                _add(day, STATUS_OF.get(carry, carry) if carry else Status.OPERATIONAL, end - lo)
+            continue
+        if counted:
+            for key, seconds in row.seconds.items():
+                if key != BEFORE_RECORD:
+                    _add(day, STATUS_OF.get(key, key), seconds)
+                elif start_date is not None:
+                    _add(day, Status.OPERATIONAL, seconds)
+            _add(day, STATUS_OF.get(row.end_status, row.end_status), end - row.last_at)
+        carry = row.end_status
 
 
-def timestamp_of(field: str) -> Func | F:
-    """Read the datetime ``field`` as seconds since the epoch where the database can do it
-    (PostgreSQL), as the datetime elsewhere; turn either into a float with
-    ``as_timestamp``. For loops over thousands of rows."""
-    return _Epoch(field) if connection.vendor == "postgresql" else F(field)
+def _add(day: DayUptime, status: Any, seconds: float) -> None:
+    if seconds > 0:
+        day.covered_seconds += seconds
+        by_status = day.seconds_by_status
+        by_status[status] = by_status.get(status, 0.0) + seconds
 
 
-@overload
-def as_timestamp(value: float | datetime) -> float: ...
-@overload
-def as_timestamp(value: None) -> None: ...
-def as_timestamp(value: float | datetime | None) -> float | None:
-    if value is None or isinstance(value, float):
-        return value
-    return value.timestamp()
+def rebuild_rollups(
+    components: Iterable[Component | int], since: datetime | date | None = None
+) -> int:
+    """Roll the days of ``components`` up again from their history: from ``since`` (an
+    instant, or a day of the page's time zone) on, or entirely. For whatever wrote history
+    rows without the ORM (a bulk COPY, an importer) and after the page's zone changed.
+    Each component in a transaction of its own; returns how many were rolled up."""
+    if isinstance(since, date) and not isinstance(since, datetime):
+        since = day_start(since)
+    count = 0
+    for component in components:
+        with transaction.atomic():
+            roll_up(component.pk if isinstance(component, Component) else component, since)
+        count += 1
+    return count
+
+
+def stale_rollups() -> "QuerySet[Component]":
+    """Components whose roll-up does not match the page's time zone: a history without
+    rolled-up days in it (rows written before the roll-up existed), or days rolled up
+    in another zone."""
+    name = rollup_zone()
+    rolled = UptimeDay.objects.filter(component=OuterRef("pk"))
+    recorded = ComponentStatusChange.objects.filter(component=OuterRef("pk"))
+    return Component.objects.filter(
+        (Exists(recorded) & ~Exists(rolled.filter(zone=name))) | Exists(rolled.exclude(zone=name))
+    ).order_by("pk")
+
+
+def rebuild_stale_rollups(using: str = "default", **kwargs: Any) -> None:
+    """After ``migrate`` (post_migrate): roll up what is stale, so that a deploy that adds
+    the roll-up or changes the page's time zone needs no step of its own."""
+    if UptimeDay._meta.db_table not in connections[using].introspection.table_names():
+        return  # migrated back to before the roll-up
+    rebuild_rollups(stale_rollups().using(using).values_list("pk", flat=True))
 
 
 def day_index(bounds: list[float], ts: float) -> int:
     """The day (0 .. len(bounds) - 2) that ``ts`` falls on, clipped to the window whose
     days begin at ``bounds`` (one more bound than days)."""
     return min(max(bisect_right(bounds, ts) - 1, 0), len(bounds) - 2)
-
-
-class _Epoch(Func):
-    """A PostgreSQL timestamp as seconds since the epoch (double precision): reading
-    floats is ~3x cheaper than building thousands of aware datetimes in psycopg."""
-
-    template = "date_part('epoch', %(expressions)s)"
-    output_field = FloatField()
 
 
 def _spread(days: list[DayUptime], bounds: list[float], start: float, end: float, status) -> None:

@@ -372,6 +372,13 @@ SUBSCRIPTIONS_STALE_SECONDS = env_int("SUBSCRIPTIONS_STALE_SECONDS", 120, minimu
 # takes back rows whose lease ran out (a dead or frozen worker). See docs/architecture.md,
 # 'The outbox'.
 SUBSCRIPTIONS_LEASE_SECONDS = env_int("SUBSCRIPTIONS_LEASE_SECONDS", 30, minimum=5)
+# Sending at the provider's pace (subscriptions.pacing): messages per second across all
+# workers (0: as fast as the server accepts), SMTP connections open at once across all
+# workers (0: no cap), and how long every sender holds back when the server answers 421,
+# 451 or 454 ("slow down"). Shared through Redis; without it, per process.
+SUBSCRIPTIONS_MAX_SEND_RATE = env_int("SUBSCRIPTIONS_MAX_SEND_RATE", 0, minimum=0)
+SUBSCRIPTIONS_SMTP_CONNECTIONS = env_int("SUBSCRIPTIONS_SMTP_CONNECTIONS", 0, minimum=0)
+SUBSCRIPTIONS_SLOW_DOWN_SECONDS = env_int("SUBSCRIPTIONS_SLOW_DOWN_SECONDS", 5, minimum=1)
 # Deliveries waiting longer than this make /readyz answer 503 (0: never).
 SUBSCRIPTIONS_LAG_ALERT_SECONDS = env_int("SUBSCRIPTIONS_LAG_ALERT_SECONDS", 0, minimum=0)
 # The sweeper is "late" (admin warning) when it has not run for this long.

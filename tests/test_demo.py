@@ -8,7 +8,8 @@ from django.core.management import call_command
 from django.db.models import Count
 from django.urls import reverse
 
-from components.models import Component, ComponentGroup, ComponentStatusChange
+from components.models import Component, ComponentGroup, ComponentStatusChange, UptimeDay
+from components.uptime import stale_rollups
 from demo.catalogue import DEMO_PASSWORD, DEMO_USERNAME
 from incidents.models import Incident, IncidentUpdate, Postmortem
 from incidents.signals import update_posted
@@ -62,6 +63,8 @@ def test_loaddemo_builds_a_believable_page_without_notifying(client):
     assert list(Component.objects.exclude(status="operational").values_list("name", flat=True)) == [
         "Webhooks"
     ]
+    # The pages read the uptime roll-up the history wrote as it was built.
+    assert UptimeDay.objects.exists() and not stale_rollups().exists()
     # The demo operator is Support staff, not a superuser, and can use the console.
     user = get_user_model().objects.get(username=DEMO_USERNAME)
     assert user.check_password(DEMO_PASSWORD)

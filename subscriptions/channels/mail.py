@@ -13,7 +13,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 
 from statusportal.mail import open_connection
-from subscriptions import mime
+from subscriptions import mime, pacing
 from subscriptions.channels.base import Channel, Connection, SendError
 from subscriptions.models import NotificationEvent, Subscriber
 from subscriptions.rendering import NotificationContext, notification_email
@@ -44,6 +44,7 @@ class EmailConnection(Connection):
     def __init__(self, backend: BaseEmailBackend) -> None:
         self.backend = backend
         self.opened = False
+        self.slot = ""  # one of the SMTP connections allowed at once (subscriptions.pacing)
 
     def send(
         self,
@@ -51,6 +52,14 @@ class EmailConnection(Connection):
         subscriber: Subscriber,
         *,
         fence: Callable[[], None] | None = None,
+    ) -> None:
+        if not self.slot:
+            self.slot = pacing.take_slot(fence)
+        with pacing.paced(fence, self.slot):
+            self._send(prepared, subscriber, fence)
+
+    def _send(
+        self, prepared: PreparedEmail, subscriber: Subscriber, fence: Callable[[], None] | None
     ) -> None:
         if not self.opened:
             self.backend.open()
@@ -71,6 +80,8 @@ class EmailConnection(Connection):
             self.backend.close()
         except Exception:
             logger.debug("closing the SMTP connection failed", exc_info=True)
+        pacing.give_slot(self.slot)
+        self.slot = ""
 
 
 def transmit(
@@ -168,4 +179,5 @@ def _from_code(code: int, message: bytes | str) -> SendError:
     if isinstance(message, bytes):
         message = message.decode("utf-8", "replace")
     reason = f"{code} {message}".strip()[:500]
-    return SendError(permanent=500 <= int(code) < 600, reason=reason)
+    # 421: the server is closing the session (RFC 5321, 3.8); the next message needs a new one.
+    return SendError(permanent=500 <= int(code) < 600, reason=reason, broken=int(code) == 421)

@@ -6,6 +6,7 @@ import email
 import email.policy
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 
 from aiosmtpd.controller import Controller
@@ -104,3 +105,21 @@ class SMTPServer:
 
     def env(self) -> dict:
         return {"EMAIL_URL": f"smtp://127.0.0.1:{self.port}"}
+
+
+class TimedHandler(Handler):
+    """Records when each message and each refusal arrived (monotonic clock)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.times: list[tuple[str, float]] = []
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        answer = await super().handle_RCPT(server, session, envelope, address, rcpt_options)
+        if not answer.startswith("250"):
+            self.times.append((f"refused {address}", time.monotonic()))
+        return answer
+
+    async def handle_DATA(self, server, session, envelope):
+        self.times.append((envelope.rcpt_tos[0], time.monotonic()))
+        return await super().handle_DATA(server, session, envelope)
