@@ -131,7 +131,7 @@ def postmortem(p: Postmortem) -> dict[str, Any]:
 
 
 # Statuspage's ``mode`` of each channel (it has no Teams subscribers; ours say "teams").
-MODES = {Subscriber.Channel.EMAIL: "email", Subscriber.Channel.WEBHOOK: "webhook"}
+MODES: dict[str, str] = {Subscriber.Channel.EMAIL: "email", Subscriber.Channel.WEBHOOK: "webhook"}
 
 
 def subscriber(s: Subscriber) -> dict[str, Any]:
