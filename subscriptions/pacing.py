@@ -154,6 +154,13 @@ class _Seen:
 _seen = _Seen()
 
 
+def forget() -> None:
+    """Forget what this process holds of the pacing (its own rate and back-off, what it
+    last read of the shared hold): for tests, after the shared state was emptied."""
+    global _local, _seen
+    _local, _seen = _Local(), _Seen()
+
+
 def _admit(slot: str) -> float:
     """Seconds to wait before the next message may start (0: start now, counted)."""
     interval = _interval()

@@ -14,6 +14,7 @@ from incidents import services
 from incidents.models import Incident
 from statusportal import pagecache, ratelimit, revision
 from statusportal.roles import sync_support_staff_group
+from subscriptions import pacing
 from tests import xdist_services
 
 xdist_services.isolate()
@@ -59,12 +60,14 @@ def _fresh_cache(settings):
     cache.clear()
     pagecache.process_cache.clear()
     revision.forget()
+    pacing.forget()  # the shared hold and rate went with the cache
     # Read the revision on every request unless a test is about the per-process memo.
     settings.STATUSPAGE_REVISION_TTL = 0
     yield
     cache.clear()
     pagecache.process_cache.clear()
     revision.forget()
+    pacing.forget()
 
 
 @pytest.fixture(autouse=True)
