@@ -10,8 +10,9 @@ PORT   ?= 8000
 # Another Django line for the same code, e.g. `make test VENV=.venv-django61 DJANGO=6.1`.
 DJANGO ?=
 # Two xdist workers, each with its own test database and Redis databases
-# (tests/xdist_services.py); `make test PYTEST_ARGS=` runs in one process.
-PYTEST_ARGS ?= -n 2
+# (tests/xdist_services.py), stealing work so the slow tests do not end up in one queue;
+# `make test PYTEST_ARGS=` runs in one process.
+PYTEST_ARGS ?= -n 2 --dist worksteal
 
 .PHONY: run test lint format bench install clean
 
