@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from components.models import Component
 from incidents.models import Incident
+from statusportal.models import HashedKey
 
 # What monitoring may ask for: the outage statuses. "Operational" is where a component
 # returns by itself, and maintenance belongs to operators and the timetable.
@@ -46,21 +47,12 @@ class Integration(models.Model):
         return f"{self.name} ({self.get_kind_display()})"
 
 
-class IntegrationToken(models.Model):
+class IntegrationToken(HashedKey):
     """A key an integration sends as ``Authorization: Bearer <key>``. Only its SHA-256 is
     kept; it opens only its integration's endpoint, never the rest of ``/api/v1``."""
 
     integration = models.ForeignKey(Integration, on_delete=models.CASCADE, related_name="tokens")
     name = models.CharField(max_length=100, help_text="Where the key is used, e.g. 'am-01'.")
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    prefix = models.CharField(
-        max_length=8, editable=False, help_text="First characters of the key, to recognise it."
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(
-        null=True, blank=True, help_text="A revoked token is refused from then on."
-    )
 
     class Meta:
         verbose_name = "integration token"
@@ -68,10 +60,6 @@ class IntegrationToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.integration.name} / {self.name} ({self.prefix}…)"
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
 
 
 class ComponentAutomation(models.Model):

@@ -42,7 +42,35 @@ class Revision(models.Model):
             cls.objects.get_or_create(pk=cls.SINGLETON_ID, defaults={"number": 1})
 
 
-class ApiToken(models.Model):
+class HashedKey(models.Model):
+    """A key shown once and kept only as its SHA-256 (``statusportal.api.tokens``): API
+    tokens of users, and integration tokens of monitoring."""
+
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(
+        max_length=8, editable=False, help_text="First characters of the key, to recognise it."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(
+        null=True, blank=True, help_text="A revoked token is refused from then on."
+    )
+
+    class Meta:
+        abstract = True
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+    def revoke(self) -> None:
+        """Refuse the token from now on (kept for the record)."""
+        if self.revoked_at is None:
+            self.revoked_at = timezone.now()
+            self.save(update_fields=["revoked_at"])
+
+
+class ApiToken(HashedKey):
     """A named API key of one user; requests made with it act with that user's permissions.
 
     Only the SHA-256 of the key is stored: the key itself is shown once, when the token is
@@ -53,15 +81,6 @@ class ApiToken(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
     )
     name = models.CharField(max_length=100, help_text="What the token is for, e.g. 'alerting'.")
-    key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    prefix = models.CharField(
-        max_length=8, editable=False, help_text="First characters of the key, to recognise it."
-    )
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
-    revoked_at = models.DateTimeField(
-        null=True, blank=True, help_text="A revoked token is refused from then on."
-    )
 
     class Meta:
         verbose_name = "API token"
@@ -74,16 +93,6 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} / {self.name} ({self.prefix}…)"
-
-    @property
-    def is_active(self) -> bool:
-        return self.revoked_at is None
-
-    def revoke(self) -> None:
-        """Refuse the token from now on (kept for the record)."""
-        if self.revoked_at is None:
-            self.revoked_at = timezone.now()
-            self.save(update_fields=["revoked_at"])
 
 
 class IdempotencyRecord(models.Model):
