@@ -18,6 +18,7 @@ from monitoring import tokens as integration_tokens
 from monitoring.models import ComponentAutomation, Integration
 from statusportal.api.tokens import create_token
 from subscriptions import services as subscription_services
+from tests.schemathesis_cli import run_schemathesis
 
 BIN = Path(sys.executable).parent
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -98,36 +99,16 @@ def test_schemathesis_finds_no_server_error_and_no_schema_mismatch(live_page, ad
         scheduled_for=now + timedelta(days=1),
         scheduled_until=now + timedelta(days=1, hours=1),
     )
-    result = subprocess.run(
-        [
-            tool("schemathesis"),
-            "run",
-            f"{live_page['url']}/api/v1/schema/",
-            "--header",
-            f"Authorization: Token {key}",
-            "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,"
-            "response_schema_conformance",
-            "--phases",
-            "examples,fuzzing",
-            "--max-examples",
-            "25",
-            "--seed",
-            "1",
-            "--workers",
-            "1",
-            "--request-timeout",
-            "20",
-            "--generation-database",
-            "none",
-            "--no-color",
-        ],
+    result = run_schemathesis(
+        f"{live_page['url']}/api/v1/schema/",
+        "--header",
+        f"Authorization: Token {key}",
+        checks="not_a_server_error,status_code_conformance,content_type_conformance,"
+        "response_schema_conformance",
+        max_examples=25,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=300,
     )
-    (tmp_path / "schemathesis.txt").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
 
 
@@ -196,37 +177,17 @@ def test_schemathesis_every_write_finds_no_server_error_and_no_schema_mismatch(
         )
     )
     methods = [arg for method in WRITES for arg in ("--include-method", method)]
-    result = subprocess.run(
-        [
-            tool("schemathesis"),
-            "run",
-            f"{live_page['url']}/api/v1/schema/",
-            *methods,
-            "--header",
-            f"Authorization: Token {key}",
-            "--checks",
-            "not_a_server_error,status_code_conformance,content_type_conformance,"
-            "response_schema_conformance",
-            "--phases",
-            "examples,fuzzing",
-            "--max-examples",
-            "20",
-            "--seed",
-            "1",
-            "--workers",
-            "1",
-            "--request-timeout",
-            "20",
-            "--generation-database",
-            "none",
-            "--no-color",
-        ],
+    result = run_schemathesis(
+        f"{live_page['url']}/api/v1/schema/",
+        *methods,
+        "--header",
+        f"Authorization: Token {key}",
+        checks="not_a_server_error,status_code_conformance,content_type_conformance,"
+        "response_schema_conformance",
+        max_examples=20,
         cwd=tmp_path,
-        capture_output=True,
-        text=True,
         timeout=300,
     )
-    (tmp_path / "schemathesis.txt").write_text(result.stdout + result.stderr)
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
     # All fourteen writes were exercised, and writes reached the services on real objects.
     assert "Selected: 14/" in result.stdout and "Tested: 14" in result.stdout, result.stdout
