@@ -468,20 +468,23 @@ def fanout(args, rows: list[Row], stack: Stack) -> None:
             )
         )
     if len(by_size) > 1:
-        small, large = min(by_size), max(by_size)
-        rss_small = measure.median(r.peak_rss_mb for r in by_size[small])
-        rss_large = measure.median(r.peak_rss_mb for r in by_size[large])
-        spread = rss_large / rss_small - 1
-        rows.append(
-            Row(
-                f"worker peak RSS {small // 1000}k → {large // 1000}k subscribers",
-                f"{rss_small:.0f} → {rss_large:.0f} MB ({spread:+.0%})",
-                "—",
-                fmt_ratio(rss_large / rss_small),
-                f"within {report.RSS_SPREAD:.0%}",
-                verdict(abs(spread) <= report.RSS_SPREAD),
-            )
-        )
+        rows.append(rss_spread_row("worker peak RSS ", "subscribers", by_size))
+
+
+def rss_spread_row(what: str, unit: str, by_size: dict) -> Row:
+    """The peak-memory row from the smallest to the largest audience: flat is the target."""
+    small, large = min(by_size), max(by_size)
+    rss_small = measure.median(r.peak_rss_mb for r in by_size[small])
+    rss_large = measure.median(r.peak_rss_mb for r in by_size[large])
+    spread = rss_large / rss_small - 1
+    return Row(
+        f"{what}{small // 1000}k → {large // 1000}k {unit}",
+        f"{rss_small:.0f} → {rss_large:.0f} MB ({spread:+.0%})",
+        "—",
+        fmt_ratio(rss_large / rss_small),
+        f"within {report.RSS_SPREAD:.0%}",
+        verdict(abs(spread) <= report.RSS_SPREAD),
+    )
 
 
 def webhooks_once(
@@ -571,20 +574,7 @@ def webhooks(args, rows: list[Row], stack: Stack) -> None:
             )
         )
     if len(by_size) > 1:
-        small, large = min(by_size), max(by_size)
-        rss_small = measure.median(r.peak_rss_mb for r in by_size[small])
-        rss_large = measure.median(r.peak_rss_mb for r in by_size[large])
-        spread = rss_large / rss_small - 1
-        rows.append(
-            Row(
-                f"HTTP worker peak RSS {small // 1000}k → {large // 1000}k webhook endpoints",
-                f"{rss_small:.0f} → {rss_large:.0f} MB ({spread:+.0%})",
-                "—",
-                fmt_ratio(rss_large / rss_small),
-                f"within {report.RSS_SPREAD:.0%}",
-                verdict(abs(spread) <= report.RSS_SPREAD),
-            )
-        )
+        rows.append(rss_spread_row("HTTP worker peak RSS ", "webhook endpoints", by_size))
 
 
 def import_section(args, rows: list[Row]) -> None:
