@@ -30,11 +30,7 @@ def create_token(integration: Integration, name: str) -> tuple[IntegrationToken,
 
 def revoke(token: IntegrationToken) -> bool:
     """Refuse ``token`` from now on; False when it already was."""
-    return bool(
-        IntegrationToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
-    )
+    return token.revoke()
 
 
 @dataclass(frozen=True)

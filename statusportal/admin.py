@@ -3,7 +3,6 @@
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from statusportal.api.tokens import create_token
 from statusportal.models import ApiToken
@@ -58,5 +57,5 @@ class ApiTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected tokens", permissions=["change"])
     def revoke(self, request, queryset: QuerySet):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+        count = sum(token.revoke() for token in queryset)
         self.message_user(request, f"Revoked {count} token(s).", messages.SUCCESS)

@@ -63,11 +63,15 @@ class HashedKey(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
-    def revoke(self) -> None:
-        """Refuse the token from now on (kept for the record)."""
-        if self.revoked_at is None:
-            self.revoked_at = timezone.now()
-            self.save(update_fields=["revoked_at"])
+    def revoke(self) -> bool:
+        """Refuse the token from now on (kept for the record); False when it already was.
+        One conditional UPDATE, so two operators revoking at once keep the first time."""
+        now = timezone.now()
+        revoked = type(self)._default_manager.filter(pk=self.pk, revoked_at__isnull=True)
+        if not revoked.update(revoked_at=now):
+            return False
+        self.revoked_at = now
+        return True
 
 
 class ApiToken(HashedKey):
