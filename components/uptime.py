@@ -217,20 +217,26 @@ def daily_uptime(
     name = zone_name(zone)
     if name == rollup_zone():
         refold = set()
-        rolled = UptimeDay.objects.filter(component=OuterRef("pk"), zone=name)
-        for pk, carry, has_rollup, recorded in (
+        rolled = UptimeDay.objects.filter(component=OuterRef("pk"), zone=name).order_by("day")
+        changes = ComponentStatusChange.objects.filter(component=OuterRef("pk")).order_by("at")
+        # "Is there a row?" as "the first row, if any": ordered by the index's column, one
+        # index probe each; PostgreSQL plans an EXISTS here as a sequential scan that
+        # expects an early match, which grows with the history (docs/architecture.md,
+        # "Uptime from daily roll-ups").
+        for pk, carry, first_rolled, first_change in (
             Component.objects.filter(pk__in=result)
             .annotate(
                 carry=Subquery(
-                    rolled.filter(day__lt=first_day).order_by("-day").values("end_status")[:1]
+                    rolled.filter(day__lt=first_day).reverse().values("end_status")[:1]
                 ),
-                has_rollup=Exists(rolled),
-                recorded=Exists(ComponentStatusChange.objects.filter(component=OuterRef("pk"))),
+                first_rolled=Subquery(rolled.values("day")[:1]),
+                first_change=Subquery(changes.values("at")[:1]),
             )
-            .values_list("pk", "carry", "has_rollup", "recorded")
+            .values_list("pk", "carry", "first_rolled", "first_change")
         ):
+            recorded = first_change is not None
             heads[pk] = (carry, recorded)
-            if recorded and not has_rollup:
+            if recorded and first_rolled is None:
                 refold.add(pk)
         window_rows = (
             UptimeDay.objects.filter(

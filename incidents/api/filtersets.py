@@ -1,5 +1,7 @@
 """Filters of the incident list: ``/api/v1/incidents/?status=…&component=…&q=…``."""
 
+from typing import Any, TypeVar
+
 import django_filters
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -7,24 +9,49 @@ from components.models import Component, ComponentGroup
 from incidents.models import Incident, IncidentUpdate
 from statusportal.api.filters import CodeFilter, SaneIsoDateTimeFilter, StrictBooleanFilter
 
+T = TypeVar("T")
+
+
+def _affected() -> QuerySet[Any]:
+    """The incident's rows in its components table (the incident as OuterRef)."""
+    return Incident.components.through.objects.filter(incident=OuterRef("pk"))
+
+
+# What a code filter's method gets: the objects named, or an empty queryset.
+Codes = QuerySet[T] | list[T]
+
+
+def _given(value: Codes[Any]) -> bool:
+    """Whether a code filter was given: the objects named (a list), or, when it was not,
+    the form's empty ``none()`` queryset (asked without a query)."""
+    if isinstance(value, QuerySet):
+        return not value.query.is_empty()
+    return bool(value)
+
 
 class IncidentFilterSet(django_filters.FilterSet):
+    # No filter here makes a row per match (columns of the incident, or EXISTS for its
+    # components), so none asks for DISTINCT: django-filter's default for "several
+    # values" would sort every matching incident of the history before the cursor's
+    # ORDER BY ... LIMIT could stop early (docs/architecture.md, "The REST API").
     status = django_filters.MultipleChoiceFilter(
-        choices=Incident.Status.choices, label="Status (repeat for several)"
+        choices=Incident.Status.choices, label="Status (repeat for several)", distinct=False
     )
     impact = django_filters.MultipleChoiceFilter(
-        choices=Incident.Impact.choices, label="Impact (repeat for several)"
+        choices=Incident.Impact.choices, label="Impact (repeat for several)", distinct=False
     )
     kind = django_filters.ChoiceFilter(
         choices=Incident.Kind.choices, label="Incident or maintenance"
     )
     component = CodeFilter(
         field_name="components__code",
+        method="filter_components",
         queryset=Component.objects.all(),
         label="Affects the component with this code (repeat for any of several)",
     )
     group = CodeFilter(
         field_name="components__group__code",
+        method="filter_groups",
         queryset=ComponentGroup.objects.all(),
         label="Affects a component of the group with this code (repeat for several)",
     )
@@ -66,6 +93,20 @@ class IncidentFilterSet(django_filters.FilterSet):
             "has_postmortem",
             "q",
         ]
+
+    def filter_components(
+        self, queryset: QuerySet[Incident], name: str, value: Codes[Component]
+    ) -> QuerySet[Incident]:
+        if not _given(value):
+            return queryset
+        return queryset.filter(Exists(_affected().filter(component__in=value)))
+
+    def filter_groups(
+        self, queryset: QuerySet[Incident], name: str, value: Codes[ComponentGroup]
+    ) -> QuerySet[Incident]:
+        if not _given(value):
+            return queryset
+        return queryset.filter(Exists(_affected().filter(component__group__in=value)))
 
     def filter_unresolved(
         self, queryset: QuerySet[Incident], name: str, value: bool | None
