@@ -104,6 +104,13 @@ class HasHtml(Protocol):
     def html(self) -> SafeString: ...
 
 
+@dataclass(slots=True)
+class Html:
+    """Stored HTML where ``brief`` wants something with ``html``."""
+
+    html: SafeString
+
+
 def brief(update: HasHtml, words: int = 60) -> SafeString:
     """The summary of an update wherever a page shows one (the status page's cards and
     past incidents, the history): the first ``words`` words of its body as plain text,

@@ -265,7 +265,7 @@ def _history(size: int):
     )
 
 
-@pytest.mark.parametrize(("path", "bound"), [("/", 10), ("/history/", 4), ("/uptime/", 5)])
+@pytest.mark.parametrize(("path", "bound"), [("/", 10), ("/history/", 3), ("/uptime/", 5)])
 def test_query_count_is_the_same_for_small_and_large_histories(
     client, db, django_assert_max_num_queries, path, bound
 ):
