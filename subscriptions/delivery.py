@@ -20,6 +20,7 @@ sends, this module decides what happens to the row.
 
 import functools
 import logging
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -27,10 +28,13 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from django.conf import settings
+from django.core.signals import setting_changed
 from django.db import connection as db_connection
 from django.db.models import F, QuerySet
+from django.dispatch import receiver
 from django.utils import timezone
 
+from statusportal import revision
 from subscriptions import enqueue, services
 from subscriptions.channels.base import Channel, Connection, SendError
 from subscriptions.channels.mail import EmailChannel
@@ -277,11 +281,46 @@ def _settle(lease: Lease, channel: Channel, row: Delivery, error: BaseException 
     return delay if state == DState.PENDING else "failed"
 
 
+@dataclass
+class _Kept:
+    revision: int
+    until: float
+    prepared: Any
+
+
+# What a channel prepared for an event, kept for the process's next batches of the same
+# event (a fan-out sends hundreds): (channel, event) -> _Kept.
+_kept: dict[tuple[str, int], _Kept] = {}
+KEEP_PREPARED_SECONDS = 10.0
+_KEEP_EVENTS = 8
+
+
 def _prepare(channel: Channel, event_id: int) -> Any:
+    """What ``channel`` renders once for the event, reused by this process's following
+    batches while nothing public changed (the content revision, ``statusportal.
+    revision``, is the same) and for at most KEEP_PREPARED_SECONDS: rendering and
+    flattening an email cost about as much CPU as sending a hundred."""
+    number = revision.current().number
+    key = (channel.name, event_id)
+    kept = _kept.get(key)
+    if kept is not None and kept.revision == number and time.monotonic() < kept.until:
+        again = channel.reuse(kept.prepared)
+        if again is not None:
+            return again
     event = NotificationEvent.objects.select_related("incident", "update", "postmortem").get(
         pk=event_id
     )
-    return channel.prepare(event)
+    prepared = channel.prepare(event)
+    _kept.pop(key, None)
+    while len(_kept) >= _KEEP_EVENTS:
+        del _kept[next(iter(_kept))]
+    _kept[key] = _Kept(number, time.monotonic() + KEEP_PREPARED_SECONDS, prepared)
+    return prepared
+
+
+@receiver(setting_changed)
+def _forget_prepared(**kwargs: Any) -> None:
+    _kept.clear()
 
 
 def _send_one(

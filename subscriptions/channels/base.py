@@ -65,6 +65,11 @@ class Channel(ABC):
     def prepare(self, event: NotificationEvent) -> Any:
         """What every recipient of ``event`` shares, rendered once per batch."""
 
+    def reuse(self, prepared: Any) -> Any | None:
+        """``prepared`` (from :meth:`prepare`, for an event that has not changed since) made
+        ready for another batch, or None: prepare it again."""
+        return None
+
     def prepare_test(self) -> Any:
         """A test message, as :meth:`prepare` would render one (None: the channel has
         no test message)."""

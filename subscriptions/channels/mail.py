@@ -183,6 +183,12 @@ class EmailChannel(Channel):
     def prepare(self, event: NotificationEvent) -> PreparedEmail:
         return PreparedEmail(NotificationContext.for_event(event))
 
+    def reuse(self, prepared: PreparedEmail) -> PreparedEmail:
+        # The rendering and the flattened template are the same for every batch; what
+        # it remembered per subscriber is not kept (memory would grow with the audience).
+        prepared.context.forget_subscribers()
+        return prepared
+
     def connect(self) -> EmailConnection:
         return EmailConnection(open_connection())
 
