@@ -11,8 +11,8 @@ sends, this module decides what happens to the row.
 * each row is marked ``sent`` right after the receiving server accepted it (retried over
   a new connection if the database connection was lost), so a worker killed mid-batch
   leaves at most the one message it was transmitting in doubt. The mark's commit runs
-  while the next message's envelope and data go out; that message's fence (before the
-  end of its data) waits until the mark is durable, so it is never more than one;
+  while the next message's envelope goes out; that message's fence (before its data)
+  waits until the mark is durable, so it is never more than one;
 * a temporary error puts the row back to ``pending`` with a growing delay; a permanent
   one (or the last attempt) marks it ``failed`` with the server's answer, and counts a
   hard bounce against the subscriber (``services.record_hard_bounce``).

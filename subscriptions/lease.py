@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+import psycopg
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.db import connection as db_connection
@@ -125,29 +126,33 @@ class InFlight:
         try:
             fileno = pgconn.socket
             while pgconn.flush():
-                select.select([fileno], [fileno], [])
+                _ready_for(fileno, select.POLLIN | select.POLLOUT)
                 pgconn.consume_input()
             while True:
                 while pgconn.is_busy():
-                    select.select([fileno], [], [])
+                    _ready_for(fileno, select.POLLIN)
                     pgconn.consume_input()
                 result = pgconn.get_result()
                 if result is None:
                     break
-                if result.status != _COMMAND_OK:
+                if result.status != psycopg.pq.ExecStatus.COMMAND_OK:
                     error = (result.error_message or b"").decode("utf-8", "replace")
-        except Exception as exc:
+        except (psycopg.Error, OSError, ValueError) as exc:
+            # (Not any exception: a task's time limit, raised here, must stop the batch.)
             self.failed = True
             raise OperationalError(f"a write in flight was lost: {exc}") from exc
         if error:
             self.failed = True
-            if pgconn.status != _CONNECTION_OK:
+            if pgconn.status != psycopg.pq.ConnStatus.OK:
                 raise OperationalError(error)
             raise DatabaseError(error)
 
 
-_COMMAND_OK = 1  # psycopg.pq.ExecStatus.COMMAND_OK
-_CONNECTION_OK = 0  # psycopg.pq.ConnStatus.OK
+def _ready_for(fileno: int, events: int) -> None:
+    """Block until the socket ``fileno`` is ready (or closed)."""
+    poll = select.poll()
+    poll.register(fileno, events)
+    poll.poll()
 
 
 class Lease:

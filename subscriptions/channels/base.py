@@ -42,8 +42,9 @@ class Connection(ABC):
         opening the connection first if needed; raise on failure.
 
         ``fence`` is called at the last moment before the message is committed to the
-        medium (for SMTP: before DATA); it raises if the batch lost the row meanwhile,
-        and the message must then not be delivered."""
+        medium (for SMTP: between the envelope and the data); it raises if the batch
+        lost the row meanwhile (or cannot make the previous outcome durable), and the
+        message must then not be delivered."""
 
     @abstractmethod
     def close(self) -> None:

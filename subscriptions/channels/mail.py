@@ -6,7 +6,6 @@ import functools
 import logging
 import re
 import smtplib
-import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -91,10 +90,11 @@ def transmit(
     smtp: smtplib.SMTP | None, raw: mime.RawEmail, fence: Callable[[], None] | None = None
 ) -> None:
     """``smtp.sendmail(raw.sender, [raw.recipient], raw.data)`` in its steps, with
-    ``fence`` called after the data and before the line that ends it: a batch that was
-    frozen meanwhile, and lost its lease, raises there, the session is closed and the
-    server, which never received the end of the data, delivers nothing. (Sending the
-    data first lets it travel while the fence waits for the previous message's mark.)"""
+    ``fence`` called once the server is ready for the data (its 354 answer to ``DATA``)
+    and before any of it is sent: a batch that was frozen meanwhile, and lost its lease,
+    raises there, the session is closed and the server, which never received the end of
+    the data, delivers nothing. (The envelope's round trips are what the previous
+    message's mark overlaps; its data goes out in one write, as smtplib sends it.)"""
     if smtp is None:
         raise smtplib.SMTPServerDisconnected("the SMTP connection is not open")
     smtp.ehlo_or_helo_if_needed()
@@ -115,20 +115,15 @@ def transmit(
     if code != 354:
         _abandon(smtp, code)
         raise smtplib.SMTPDataError(code, answer)
-    # What smtplib.SMTP.data() sends: dots at a line's start doubled, a final CRLF.
-    data = _LEADING_DOT.sub(b"..", raw.data)
-    smtp.send(data if data.endswith(b"\r\n") else data + b"\r\n")
-    # The end of the data is a write of its own: without this, Nagle's algorithm would
-    # hold it until the server acknowledged the data, which it may delay (40 ms).
-    with contextlib.suppress(OSError, AttributeError):
-        smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # type: ignore[union-attr]
     if fence is not None:
         try:
             fence()
         except BaseException:
             smtp.close()
             raise
-    smtp.send(b".\r\n")
+    # What smtplib.SMTP.data() sends: dots at a line's start doubled, the end line.
+    data = _LEADING_DOT.sub(b"..", raw.data)
+    smtp.send((data if data.endswith(b"\r\n") else data + b"\r\n") + b".\r\n")
     code, answer = smtp.getreply()
     if code != 250:
         _abandon(smtp, code)
