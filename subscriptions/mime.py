@@ -72,7 +72,8 @@ def is_smtp_backend(backend: Any) -> bool:
 
 @dataclass(frozen=True)
 class RawEmail:
-    """One recipient's message, ready for ``smtplib.SMTP.sendmail``."""
+    """One recipient's message, ready for ``smtplib.SMTP.sendmail``; ``recipient`` is a
+    plain address (``_PLAIN_ADDRESS``), written as is in the envelope."""
 
     sender: str
     recipient: str

@@ -201,6 +201,11 @@ class NotificationContext:
             )
         return wording
 
+    def forget_subscribers(self) -> None:
+        """Drop what was remembered per subscriber (for another batch of the same event);
+        the wordings' variants, as many as there are distinct wordings, stay."""
+        self.wordings.clear()
+
     def for_subscriber(self, subscriber: Subscriber) -> "NotificationContext":
         """This context with the subscriber's reason and scope: the same placeholders,
         rendered once for every subscriber with the same wording."""

@@ -42,8 +42,9 @@ class Connection(ABC):
         opening the connection first if needed; raise on failure.
 
         ``fence`` is called at the last moment before the message is committed to the
-        medium (for SMTP: before DATA); it raises if the batch lost the row meanwhile,
-        and the message must then not be delivered."""
+        medium (for SMTP: between the envelope and the data); it raises if the batch
+        lost the row meanwhile (or cannot make the previous outcome durable), and the
+        message must then not be delivered."""
 
     @abstractmethod
     def close(self) -> None:
@@ -64,6 +65,11 @@ class Channel(ABC):
     @abstractmethod
     def prepare(self, event: NotificationEvent) -> Any:
         """What every recipient of ``event`` shares, rendered once per batch."""
+
+    def reuse(self, prepared: Any) -> Any | None:
+        """``prepared`` (from :meth:`prepare`, for an event that has not changed since) made
+        ready for another batch, or None: prepare it again."""
+        return None
 
     def prepare_test(self) -> Any:
         """A test message, as :meth:`prepare` would render one (None: the channel has

@@ -2,7 +2,9 @@
 SMTP connection per batch (through Django's mail backend)."""
 
 import contextlib
+import functools
 import logging
+import re
 import smtplib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -87,28 +89,53 @@ class EmailConnection(Connection):
 def transmit(
     smtp: smtplib.SMTP | None, raw: mime.RawEmail, fence: Callable[[], None] | None = None
 ) -> None:
-    """``smtp.sendmail(raw.sender, [raw.recipient], raw.data)`` in its three steps, with
-    ``fence`` called between the envelope and the data: a batch that was frozen while
-    the server read the envelope, and lost its lease meanwhile, raises there and the
-    server never receives the end of the data, so it delivers nothing."""
+    """``smtp.sendmail(raw.sender, [raw.recipient], raw.data)`` in its steps, with
+    ``fence`` called once the server is ready for the data (its 354 answer to ``DATA``)
+    and before any of it is sent: a batch that was frozen meanwhile, and lost its lease,
+    raises there, the session is closed and the server, which never received the end of
+    the data, delivers nothing. (The envelope's round trips are what the previous
+    message's mark overlaps; its data goes out in one write, as smtplib sends it.)"""
     if smtp is None:
         raise smtplib.SMTPServerDisconnected("the SMTP connection is not open")
     smtp.ehlo_or_helo_if_needed()
-    options = [f"size={len(raw.data)}"] if smtp.does_esmtp and smtp.has_extn("size") else []
-    code, answer = smtp.mail(raw.sender, options)
+    size = f" size={len(raw.data)}" if smtp.does_esmtp and smtp.has_extn("size") else ""
+    # (smtplib's mail() and rcpt() parse each address again; a RawEmail's are plain.)
+    smtp.putcmd("mail", f"FROM:{_quoted(raw.sender)}{size}")
+    code, answer = smtp.getreply()
     if code != 250:
         _abandon(smtp, code)
         raise smtplib.SMTPSenderRefused(code, answer, raw.sender)
-    code, answer = smtp.rcpt(raw.recipient)
+    smtp.putcmd("rcpt", f"TO:<{raw.recipient}>")
+    code, answer = smtp.getreply()
     if code not in (250, 251):
         _abandon(smtp, code)
         raise smtplib.SMTPRecipientsRefused({raw.recipient: (code, answer)})
+    smtp.putcmd("data")
+    code, answer = smtp.getreply()
+    if code != 354:
+        _abandon(smtp, code)
+        raise smtplib.SMTPDataError(code, answer)
     if fence is not None:
-        fence()
-    code, answer = smtp.data(raw.data)
+        try:
+            fence()
+        except BaseException:
+            smtp.close()
+            raise
+    # What smtplib.SMTP.data() sends: dots at a line's start doubled, the end line.
+    data = _LEADING_DOT.sub(b"..", raw.data)
+    smtp.send((data if data.endswith(b"\r\n") else data + b"\r\n") + b".\r\n")
+    code, answer = smtp.getreply()
     if code != 250:
         _abandon(smtp, code)
         raise smtplib.SMTPDataError(code, answer)
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+@functools.lru_cache(maxsize=64)
+def _quoted(address: str) -> str:
+    return smtplib.quoteaddr(address)
 
 
 @contextlib.contextmanager
@@ -150,6 +177,12 @@ class EmailChannel(Channel):
 
     def prepare(self, event: NotificationEvent) -> PreparedEmail:
         return PreparedEmail(NotificationContext.for_event(event))
+
+    def reuse(self, prepared: PreparedEmail) -> PreparedEmail:
+        # The rendering and the flattened template are the same for every batch; what
+        # it remembered per subscriber is not kept (memory would grow with the audience).
+        prepared.context.forget_subscribers()
+        return prepared
 
     def connect(self) -> EmailConnection:
         return EmailConnection(open_connection())

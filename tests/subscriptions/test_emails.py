@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from incidents import services as incident_services
 from incidents.models import Incident
-from subscriptions import delivery, outbox
-from subscriptions.models import NotificationEvent
+from subscriptions import delivery, outbox, services
+from subscriptions.models import Delivery, NotificationEvent
 from subscriptions.rendering import NotificationContext, notification_email
 from tests.subscriptions.helpers import fanned_out_ids, manage_links, point_mail_at
 from tests.subscriptions.smtp import SMTPServer
@@ -174,3 +174,43 @@ def test_later_update_threads_each_recipient_under_their_own_root(
         )
         ids.add(message["Message-ID"])
     assert len(ids) == 2
+
+
+def test_a_later_batch_of_the_same_event_carries_a_correction_made_meanwhile(
+    open_incident, rest, settings
+):
+    # A process renders an event once for all its batches, while nothing public changed.
+    for i in range(3):
+        services.add_subscriber(f"b{i}@example.com", confirmed=True)
+    incident = open_incident(body="Erors on the API.")
+    update = incident.updates.get()
+    ids = fanned_out_ids(NotificationEvent.objects.get(update=update))
+    with SMTPServer() as smtp:
+        point_mail_at(settings, smtp)
+        assert delivery.send_batch(ids[:1]).sent == 1
+        assert delivery.send_batch(ids[1:2]).sent == 1  # (the rendering kept)
+        incident_services.correct_body(update, "Errors on the API.")
+        assert delivery.send_batch(ids[2:]).sent == 1
+        texts = [r.part("text/plain") for r in smtp.handler.received]
+    assert ["Erors on the API." in text for text in texts] == [True, True, False]
+    assert "Errors on the API." in texts[2]
+
+
+def test_a_scope_changed_between_two_attempts_is_in_the_next_email(
+    open_incident, rest, graphql, settings
+):
+    rita = services.add_subscriber("rita@example.com", components=[rest], confirmed=True)
+    gina = services.add_subscriber("gina@example.com", components=[rest], confirmed=True)
+    ids = fanned_out_ids(NotificationEvent.objects.get(update=open_incident().updates.get()))
+    with SMTPServer() as smtp:
+        smtp.handler.answers["gina@example.com"] = ["451 try again later"]
+        point_mail_at(settings, smtp)
+        result = delivery.send_batch(ids)
+        assert result.sent == 1 and result.retry == 1
+        # Between Gina's two attempts she follows GraphQL too (the rendering is kept).
+        services.set_scope(gina, [rest, graphql])
+        Delivery.objects.filter(pk__in=ids).update(next_attempt_at=timezone.now())
+        assert delivery.send_batch(ids).sent == 1
+        texts = {r.to: r.part("text/plain") for r in smtp.handler.received}
+    assert "You follow: REST API.\n" in texts[rita.email].replace("\r\n", "\n")
+    assert "You follow: REST API and GraphQL.\n" in texts[gina.email].replace("\r\n", "\n")

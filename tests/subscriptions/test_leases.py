@@ -3,9 +3,11 @@ keeps its rows by renewing, outcome writes survive a lost database connection, t
 sweeper is safe to run twice, and contradictory timing settings stop start-up."""
 
 import smtplib
+import threading
 import time
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.core import mail
 from django.core.exceptions import ImproperlyConfigured
@@ -19,6 +21,7 @@ from subscriptions import delivery, outbox, services
 from subscriptions.channels.mail import EmailChannel, EmailConnection, fenced_data, transmit
 from subscriptions.lease import LeaseLost
 from subscriptions.models import Delivery, Subscriber, SweeperRun
+from tests.services import free_port
 from tests.subscriptions.smtp import Handler, SMTPServer
 from tests.subscriptions.test_outbox import Queue, post
 from tests.test_settings import run_manage
@@ -112,25 +115,173 @@ def test_a_slow_batch_renews_its_lease_and_keeps_its_rows(five, clock, settings)
     assert max(seen[-1])[0] > min(seen[0])[0], "the lease was never renewed"
 
 
+def other_connection(*, autocommit: bool = False) -> psycopg.Connection:
+    """A connection of another process (a locker, the sweeper, an administrator)."""
+    db = connection.settings_dict
+    return psycopg.connect(
+        host=db["HOST"] or "127.0.0.1",
+        port=db["PORT"] or 5432,
+        user=db["USER"],
+        password=db["PASSWORD"] or None,
+        dbname=db["NAME"],
+        autocommit=autocommit,
+    )
+
+
+def lock_row(locker: psycopg.Connection, pk: int) -> None:
+    """Hold row ``pk`` (a long transaction elsewhere): a sent mark for it waits, in flight."""
+    locker.execute("SELECT 1 FROM subscriptions_delivery WHERE id = %s FOR UPDATE", [pk])
+
+
+def terminate(admin: psycopg.Connection, pid: int) -> None:
+    """Kill the backend ``pid`` (as ``pg_terminate_backend`` does in an outage) and wait
+    until it is gone."""
+    admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    deadline = time.monotonic() + 10
+    while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]).fetchone():
+        assert time.monotonic() < deadline, "the backend did not go away"
+        time.sleep(0.02)
+
+
+def backend_pid() -> int:
+    """The PostgreSQL process of the batch's connection, read without a query (a query
+    would first wait for the mark in flight)."""
+    return connection.connection.pgconn.backend_pid
+
+
 @pytest.mark.django_db(transaction=True)
-def test_the_sent_mark_is_written_again_after_a_lost_database_connection(five, monkeypatch):
-    real = delivery._finish
-    failures = []
+def test_the_sent_mark_is_written_again_after_a_lost_database_connection(five):
+    first = min(five)
+    pids = []
+    with other_connection() as locker, other_connection(autocommit=True) as admin:
 
-    def flaky(row, state, error=""):
-        if not failures:
-            # The connection really dies after the server accepted the message.
-            failures.append(row.pk)
-            connection.close()
-            raise OperationalError("terminating connection due to administrator command")
-        real(row, state, error)
+        def hook(n):
+            if n == 1:
+                # The first message's mark will wait behind this lock, in flight...
+                lock_row(locker, first)
+            elif n == 2:
+                # ...when the connection it was sent on dies (the UPDATE is rolled back).
+                pids.append(backend_pid())
+                terminate(admin, pids[0])
+                locker.rollback()
 
-    monkeypatch.setattr(delivery, "_finish", flaky)
-    assert delivery.send_batch(five).sent == 5
+        assert delivery.send_batch(five, channel=HookedChannel(hook)).sent == 5
+    assert backend_pid() != pids[0], "the batch did not reconnect"
+    assert Delivery.objects.get(pk=first).state == DState.SENT
     assert Delivery.objects.filter(state=DState.SENT).count() == 5
     assert len(mail.outbox) == 5
     # Sent once, and not handed back to be sent again.
     assert delivery.send_batch(five).sent == 0 and len(mail.outbox) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lease_lost_while_a_mark_is_in_flight_stops_the_next_message(five, clock, settings):
+    settings.SUBSCRIPTIONS_LEASE_SECONDS = 30
+    first = min(five)
+    released = []
+    with other_connection() as locker, other_connection(autocommit=True) as admin:
+
+        def sweeper():
+            released.append(outbox.sweep(enqueue=Queue()).released)
+            connection.close()
+
+        def hook(n):
+            if n == 1:
+                lock_row(locker, first)  # the first message's mark waits, in flight
+            elif n == 2:
+                # The worker froze with that mark in flight; the other rows' lease ran
+                # out meanwhile and the sweeper (another process) took them back.
+                admin.execute(
+                    "UPDATE subscriptions_delivery SET lease_until = now() - interval '1 s' "
+                    "WHERE state = 'sending' AND id <> %s",
+                    [first],
+                )
+                thread = threading.Thread(target=sweeper)
+                thread.start()
+                thread.join()
+                clock.offset += 31
+                locker.rollback()
+
+        result = delivery.send_batch(five, channel=HookedChannel(hook))
+    assert released == [4]
+    # The mark in flight is written; the next message is stopped at its fence.
+    assert result.sent == 1 and result.lost == 4
+    assert len(mail.outbox) == 1
+    assert Delivery.objects.get(pk=first).state == DState.SENT
+    assert Delivery.objects.filter(state=DState.PENDING, claim="").count() == 4
+    assert delivery.send_batch(five).sent == 4
+    assert sorted(m.to[0] for m in mail.outbox) == [f"l{i}@example.com" for i in range(5)]
+
+
+class LookingHandler(Handler):
+    """An SMTP server that counts, as the data of each message ends, the rows already
+    marked ``sent`` (looking from a connection of its own)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.marked: list[int] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        with other_connection(autocommit=True) as look:
+            row = look.execute(
+                "SELECT count(*) FROM subscriptions_delivery WHERE state = 'sent'"
+            ).fetchone()
+        self.marked.append(row[0])
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_ends_only_once_the_previous_mark_is_durable(five, settings):
+    first = min(five)
+    with SMTPServer(LookingHandler()) as server, other_connection() as locker:
+        use_mail_server(settings, server.settings())
+
+        def hook(n):
+            if n == 1:
+                lock_row(locker, first)  # the first mark stays in flight for half a second
+            elif n == 2:
+                threading.Timer(0.5, locker.rollback).start()
+
+        assert delivery.send_batch(five, channel=HookedChannel(hook)).sent == 5
+        # Never more than one accepted message without its mark: the one just accepted.
+        assert server.handler.marked == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_gone_for_good_leaves_only_the_message_in_flight_in_doubt(five, settings, clock):
+    first = min(five)
+    port = connection.settings_dict["PORT"]
+    with SMTPServer() as server, other_connection() as locker:
+        use_mail_server(settings, server.settings())
+        with other_connection(autocommit=True) as admin:
+
+            def hook(n):
+                if n == 1:
+                    lock_row(locker, first)
+                elif n == 2:
+                    # The first message was accepted, its mark is in flight: the database
+                    # goes away and does not come back while the batch could wait.
+                    connection.settings_dict["PORT"] = free_port()
+                    terminate(admin, backend_pid())
+                    locker.rollback()
+                    clock.offset += 3600
+
+            try:
+                with pytest.raises(OperationalError):
+                    delivery.send_batch(five, channel=HookedChannel(hook))
+            finally:
+                connection.settings_dict["PORT"] = port
+                connection.close()
+        # The second message's data never ended: the server delivered only the first.
+        assert server.handler.count == 1
+        # Once the lease runs out the sweeper hands every row back; the first message,
+        # the one in doubt, is the only one sent twice.
+        Delivery.objects.update(lease_until=timezone.now() - timedelta(seconds=1))
+        assert outbox.sweep(enqueue=Queue()).released == 5
+        assert delivery.send_batch(five).sent == 5
+        time.sleep(0.2)
+        got = sorted(r.to for r in server.handler.received)
+    assert got == sorted(["l0@example.com"] + [f"l{i}@example.com" for i in range(5)])
 
 
 def test_an_outcome_write_of_a_token_that_lost_the_row_changes_nothing(five):
