@@ -226,9 +226,7 @@ def daily_uptime(
         for pk, carry, first_rolled, first_change in (
             Component.objects.filter(pk__in=result)
             .annotate(
-                carry=Subquery(
-                    rolled.filter(day__lt=first_day).reverse().values("end_status")[:1]
-                ),
+                carry=Subquery(rolled.filter(day__lt=first_day).reverse().values("end_status")[:1]),
                 first_rolled=Subquery(rolled.values("day")[:1]),
                 first_change=Subquery(changes.values("at")[:1]),
             )
