@@ -9,14 +9,13 @@ from components.models import Component, ComponentGroup
 from incidents.models import Incident, IncidentUpdate
 from statusportal.api.filters import CodeFilter, SaneIsoDateTimeFilter, StrictBooleanFilter
 
-T = TypeVar("T")
-
 
 def _affected() -> QuerySet[Any]:
     """The incident's rows in its components table (the incident as OuterRef)."""
     return Incident.components.through.objects.filter(incident=OuterRef("pk"))
 
 
+T = TypeVar("T")
 # What a code filter's method gets: the objects named, or an empty queryset.
 Codes = QuerySet[T] | list[T]
 
