@@ -4,10 +4,10 @@ harness reads), and one sample request (path, headers, body) for the raw-HTTP li
 
 import asyncio
 import json
-import multiprocessing
 import os
 import time
-from dataclasses import dataclass
+
+from bench.sink import CountingSink
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
 
@@ -63,50 +63,11 @@ def read_sample(path: str) -> tuple[str, dict[str, str], bytes]:
     return sample["path"], sample["headers"], sample["body"].encode()
 
 
-@dataclass
-class HttpSink:
+class HttpSink(CountingSink):
     """Handle on the sink process."""
 
-    port: int
-    process: multiprocessing.Process
-    _count: object
-    _last_at: object
-
-    @classmethod
-    def start(cls, port: int, sample_path: str = "") -> "HttpSink":
-        ctx = multiprocessing.get_context("spawn")
-        count = ctx.Value("q", 0)
-        last_at = ctx.Value("d", 0.0)
-        ready = ctx.Event()
-        process = ctx.Process(
-            target=_serve,
-            args=(port, count, last_at, ready, sample_path),
-            name="bench-http-sink",
-            daemon=True,
-        )
-        process.start()
-        if not ready.wait(20):
-            process.terminate()
-            raise RuntimeError("the HTTP sink did not start")
-        return cls(port, process, count, last_at)
+    serve = staticmethod(_serve)
+    name = "HTTP"
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
-
-    @property
-    def count(self) -> int:
-        return self._count.value
-
-    @property
-    def last_at(self) -> float:
-        return self._last_at.value
-
-    def reset(self) -> None:
-        with self._count.get_lock():
-            self._count.value = 0
-        self._last_at.value = 0.0
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(5)

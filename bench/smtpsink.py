@@ -2,10 +2,10 @@
 the last one was accepted (shared memory the harness reads without talking SMTP)."""
 
 import asyncio
-import multiprocessing
 import os
 import time
-from dataclasses import dataclass
+
+from bench.sink import CountingSink
 
 
 class _Counter:
@@ -54,47 +54,8 @@ def read_sample(path: str) -> tuple[str, bytes]:
     return sender.decode(), content
 
 
-@dataclass
-class SmtpSink:
+class SmtpSink(CountingSink):
     """Handle on the sink process."""
 
-    port: int
-    process: multiprocessing.Process
-    _count: object
-    _last_at: object
-
-    @classmethod
-    def start(cls, port: int, sample_path: str = "") -> "SmtpSink":
-        ctx = multiprocessing.get_context("spawn")
-        count = ctx.Value("q", 0)
-        last_at = ctx.Value("d", 0.0)
-        ready = ctx.Event()
-        process = ctx.Process(
-            target=_serve,
-            args=(port, count, last_at, ready, sample_path),
-            name="bench-smtp-sink",
-            daemon=True,
-        )
-        process.start()
-        if not ready.wait(20):
-            process.terminate()
-            raise RuntimeError("the SMTP sink did not start")
-        return cls(port, process, count, last_at)
-
-    @property
-    def count(self) -> int:
-        return self._count.value
-
-    @property
-    def last_at(self) -> float:
-        return self._last_at.value
-
-    def reset(self) -> None:
-        with self._count.get_lock():
-            self._count.value = 0
-        self._last_at.value = 0.0
-
-    def stop(self) -> None:
-        if self.process.is_alive():
-            self.process.terminate()
-            self.process.join(5)
+    serve = staticmethod(_serve)
+    name = "SMTP"
