@@ -372,19 +372,28 @@ def drain(stack: Stack, timeout: float) -> None:
         time.sleep(0.2)
 
 
-def fanout_once(
-    stack: Stack, token: str, code: str, n: int, status: str, timeout: float
+def post_and_count(
+    stack: Stack,
+    sink,
+    worker_pid: int | None,
+    token: str,
+    code: str,
+    n: int,
+    status: str,
+    timeout: float,
+    what: str = "accepted",
 ) -> measure.FanoutResult:
-    stack.sink.reset()
-    with measure.RssSampler(stack.worker_pid()) as rss:
+    """Post an update to ``n`` subscribers and wait until ``sink`` counted ``n`` messages,
+    sampling the memory of the worker tree ``worker_pid`` meanwhile."""
+    sink.reset()
+    with measure.RssSampler(worker_pid) as rss:
         started = time.time()
         request_ms, http_status, text = post_update(stack, token, code, status)
         if http_status != 201:
             say(f"  POST answered {http_status}: {text[:300]}")
-        done = measure.wait_count(stack.sink, n, timeout=timeout)
-    delivered = stack.sink.count
-    last = stack.sink.last_at
-    elapsed = (last - started) if last else None
+        done = measure.wait_count(sink, n, timeout=timeout)
+    delivered = sink.count
+    elapsed = (sink.last_at - started) if sink.last_at else None
     result = measure.FanoutResult(
         subscribers=n,
         request_ms=request_ms,
@@ -395,7 +404,7 @@ def fanout_once(
         status=http_status,
     )
     if not done:
-        result.notes.append(f"timeout after {timeout:.0f} s: {delivered:,}/{n:,} accepted")
+        result.notes.append(f"timeout after {timeout:.0f} s: {delivered:,}/{n:,} {what}")
     drain(stack, 60 if done else 5)
     return result
 
@@ -418,7 +427,16 @@ def fanout(args, rows: list[Row], stack: Stack) -> None:
         results, raw = [], []
         for run in range(args.fanout_runs):
             # Generous, yet bounded: 25 emails/s at worst before giving up.
-            r = fanout_once(stack, token, incident.code, n, statuses[run % 4], 30 + n / 25)
+            r = post_and_count(
+                stack,
+                stack.sink,
+                stack.worker_pid(),
+                token,
+                incident.code,
+                n,
+                statuses[run % 4],
+                30 + n / 25,
+            )
             results.append(r)
             say(
                 f"  post returned in {r.request_ms:.0f} ms (HTTP {r.status}); "
@@ -492,34 +510,6 @@ def rss_spread_row(what: str, unit: str, by_size: dict) -> Row:
     )
 
 
-def webhooks_once(
-    stack: Stack, token: str, code: str, n: int, status: str, timeout: float
-) -> measure.FanoutResult:
-    sink = stack.http_sink
-    sink.reset()
-    with measure.RssSampler(stack.http_worker_pid()) as rss:
-        started = time.time()
-        request_ms, http_status, text = post_update(stack, token, code, status)
-        if http_status != 201:
-            say(f"  POST answered {http_status}: {text[:300]}")
-        done = measure.wait_count(sink, n, timeout=timeout)
-    delivered = sink.count
-    elapsed = (sink.last_at - started) if sink.last_at else None
-    result = measure.FanoutResult(
-        subscribers=n,
-        request_ms=request_ms,
-        last_email_s=elapsed if done else None,
-        emails_per_s=(delivered / elapsed) if elapsed else None,
-        peak_rss_mb=rss.peak / 2**20,
-        delivered=delivered,
-        status=http_status,
-    )
-    if not done:
-        result.notes.append(f"timeout after {timeout:.0f} s: {delivered:,}/{n:,} received")
-    drain(stack, 60 if done else 5)
-    return result
-
-
 def webhooks(args, rows: list[Row], stack: Stack) -> None:
     """Webhook subscribers end to end: post an update, wait for the sink to have every
     endpoint's POST; against one process POSTing the same request on one connection."""
@@ -538,7 +528,17 @@ def webhooks(args, rows: list[Row], stack: Stack) -> None:
         say(f"webhooks: {n:,} endpoints ({added['added']:,} added in {added['seconds']:.1f} s)")
         results, raw = [], []
         for run in range(args.fanout_runs):
-            r = webhooks_once(stack, token, incident.code, n, statuses[run % 4], 30 + n / 25)
+            r = post_and_count(
+                stack,
+                stack.http_sink,
+                stack.http_worker_pid(),
+                token,
+                incident.code,
+                n,
+                statuses[run % 4],
+                30 + n / 25,
+                what="received",
+            )
             results.append(r)
             say(
                 f"  post returned in {r.request_ms:.0f} ms (HTTP {r.status}); "
