@@ -16,7 +16,6 @@ from components.uptime import ComponentUptime, day_start, local_today
 from incidents.models import Incident, IncidentUpdate, body_as_html
 from incidents.pages import (
     NEWEST_FIRST,
-    Html,
     brief,
     is_visible,
     page_blocks,
@@ -100,7 +99,7 @@ def history_page(page: int = 1, now: datetime | None = None) -> dict:
             incident.summary = ""
         else:
             html = body_as_html(incident.newest_body, incident.newest_html)
-            incident.summary = brief(Html(html), HISTORY_SUMMARY_WORDS)
+            incident.summary = brief(html, HISTORY_SUMMARY_WORDS)
         local = localize(incident.started_at, zone)
         by_month[(local.year, local.month)].items.append(incident)
     # Jump over empty quarters straight to the page of the newest older incident.

@@ -99,24 +99,13 @@ def latest_update(incident: Incident) -> IncidentUpdate | None:
 _TAG = re.compile(r'<(?:"[^"]*"|[^">])*>')
 
 
-class HasHtml(Protocol):
-    @property
-    def html(self) -> SafeString: ...
-
-
-@dataclass(slots=True)
-class Html:
-    """Stored HTML where ``brief`` wants something with ``html``."""
-
-    html: SafeString
-
-
-def brief(update: HasHtml, words: int = 60) -> SafeString:
+def brief(html: str, words: int = 60) -> SafeString:
     """The summary of an update wherever a page shows one (the status page's cards and
     past incidents, the history): the first ``words`` words of its body as plain text,
-    from its stored HTML. The same text as ``body|markdown|striptags|truncatewords``, at a
-    fraction of the cost (no Markdown conversion)."""
-    text = _TAG.sub("", update.html).split()  # still HTML-escaped text
+    from its stored HTML (``update.html``). The same text as
+    ``body|markdown|striptags|truncatewords``, at a fraction of the cost (no Markdown
+    conversion)."""
+    text = _TAG.sub("", html).split()  # still HTML-escaped text
     if len(text) > words:
         return mark_safe(" ".join(text[:words]) + " …")
     return mark_safe(" ".join(text))

@@ -160,8 +160,13 @@ def markdown(text: str):
     return render_markdown(text)
 
 
-# An update's summary: one rule for every page (incidents.pages.brief).
-register.filter("brief", brief)
+@register.filter("brief")
+def brief_filter(update, words: int = 60) -> SafeString:
+    """``{{ update|brief:80 }}``: an update's summary, one rule for every page
+    (``incidents.pages.brief``)."""
+    return brief(update.html, words)
+
+
 # The instant as statusportal.js reads it (data-at of grouped items).
 register.filter("iso_ms", iso_ms)
 
@@ -317,7 +322,7 @@ def past_incident(incident) -> SafeString:
     for update in incident.timeline:
         parts.append(
             f'\n<div class="update-brief">\n<p><strong>{escape(update.label)}</strong> - '
-            f"{brief(update, 60)}</p>\n"
+            f"{brief(update.html, 60)}</p>\n"
             f'<p class="posted">{posted(update.display_at)}</p>\n</div>'
         )
     parts.append("\n</article>")
