@@ -462,12 +462,6 @@ def fanout(args, rows: list[Row], stack: Stack) -> None:
         raw_by_size[n] = measure.median(raw)
     for n, results in by_size.items():
         req = measure.median(r.request_ms for r in results)
-        last = measure.median(r.last_email_s for r in results)
-        rate = measure.median(r.emails_per_s for r in results)
-        rss = measure.median(r.peak_rss_mb for r in results)
-        notes = "; ".join(note for r in results for note in r.notes)
-        raw_rate = raw_by_size[n]
-        ratio = rate / raw_rate if rate and raw_rate else None
         rows.append(
             Row(
                 f"post update → {n // 1000}k subscribers: request",
@@ -479,19 +473,39 @@ def fanout(args, rows: list[Row], stack: Stack) -> None:
             )
         )
         rows.append(
-            Row(
+            throughput_row(
                 f"post update → {n // 1000}k subscribers: fan-out",
-                (f"last email {last:.1f} s, " if last else "")
-                + f"{rate or 0:.0f} emails/s, worker peak RSS {rss:.0f} MB"
-                + (f" ({notes})" if notes else ""),
-                f"{raw_rate:.0f} emails/s raw" if raw_rate else "—",
-                fmt_ratio(ratio),
-                f"≥ {report.FANOUT_RATIO}x raw",
-                verdict(ratio >= report.FANOUT_RATIO if ratio else None),
+                "email",
+                "worker",
+                results,
+                raw_by_size[n],
+                report.FANOUT_RATIO,
             )
         )
     if len(by_size) > 1:
         rows.append(rss_spread_row("worker peak RSS ", "subscribers", by_size))
+
+
+def throughput_row(
+    what: str, item: str, worker: str, results: list, raw_rate: float | None, target: float
+) -> Row:
+    """A fan-out row: the medians of an audience's runs (time to the last ``item``,
+    ``item``s/s, the ``worker``'s peak memory) against the raw limit measured beside them."""
+    last = measure.median(r.last_email_s for r in results)
+    rate = measure.median(r.emails_per_s for r in results)
+    rss = measure.median(r.peak_rss_mb for r in results)
+    notes = "; ".join(note for r in results for note in r.notes)
+    ratio = rate / raw_rate if rate and raw_rate else None
+    return Row(
+        what,
+        (f"last {item} {last:.1f} s, " if last else "")
+        + f"{rate or 0:.0f} {item}s/s, {worker} peak RSS {rss:.0f} MB"
+        + (f" ({notes})" if notes else ""),
+        f"{raw_rate:.0f} {item}s/s raw" if raw_rate else "—",
+        fmt_ratio(ratio),
+        f"≥ {target}x raw",
+        verdict(ratio >= target if ratio else None),
+    )
 
 
 def rss_spread_row(what: str, unit: str, by_size: dict) -> Row:
@@ -560,22 +574,14 @@ def webhooks(args, rows: list[Row], stack: Stack) -> None:
         by_size[n] = results
         raw_by_size[n] = measure.median(raw)
     for n, results in by_size.items():
-        last = measure.median(r.last_email_s for r in results)
-        rate = measure.median(r.emails_per_s for r in results)
-        rss = measure.median(r.peak_rss_mb for r in results)
-        notes = "; ".join(note for r in results for note in r.notes)
-        raw_rate = raw_by_size[n]
-        ratio = rate / raw_rate if rate and raw_rate else None
         rows.append(
-            Row(
+            throughput_row(
                 f"post update → {n // 1000}k webhook subscribers",
-                (f"last POST {last:.1f} s, " if last else "")
-                + f"{rate or 0:.0f} POSTs/s, HTTP worker peak RSS {rss:.0f} MB"
-                + (f" ({notes})" if notes else ""),
-                f"{raw_rate:.0f} POSTs/s raw" if raw_rate else "—",
-                fmt_ratio(ratio),
-                f"≥ {report.WEBHOOK_RATIO}x raw",
-                verdict(ratio >= report.WEBHOOK_RATIO if ratio else None),
+                "POST",
+                "HTTP worker",
+                results,
+                raw_by_size[n],
+                report.WEBHOOK_RATIO,
             )
         )
     if len(by_size) > 1:
