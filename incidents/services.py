@@ -95,6 +95,18 @@ def _resolve_components(changes: ComponentChanges | None) -> dict[Component, str
     return resolved
 
 
+def _check_instant(display_at: datetime, now: datetime) -> None:
+    """Rule 1 of ``check_display_at``, for any ``display_at`` given: a time zone, not in
+    the future (beyond a little clock skew), within the accepted range."""
+    if timezone.is_naive(display_at):
+        raise ValidationError({"display_at": "Give a time zone with the time."}, code="naive")
+    if display_at > now + DISPLAY_AT_FUTURE_TOLERANCE:
+        raise ValidationError(
+            {"display_at": "An update cannot be dated in the future."}, code="future"
+        )
+    limits.check_time("display_at", display_at, now=now)
+
+
 def check_display_at(
     display_at: datetime | None, now: datetime, *, incident: Incident | None = None
 ) -> datetime:
@@ -109,13 +121,7 @@ def check_display_at(
     """
     if display_at is None:
         return now
-    if timezone.is_naive(display_at):
-        raise ValidationError({"display_at": "Give a time zone with the time."}, code="naive")
-    if display_at > now + DISPLAY_AT_FUTURE_TOLERANCE:
-        raise ValidationError(
-            {"display_at": "An update cannot be dated in the future."}, code="future"
-        )
-    limits.check_time("display_at", display_at, now=now)
+    _check_instant(display_at, now)
     if incident is None:
         return display_at
     latest = incident.updates.aggregate(latest=Max("display_at"))["latest"]
@@ -388,13 +394,7 @@ def correct_display_at(update: IncidentUpdate, display_at: datetime) -> bool:
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=update.incident_id)
         update = IncidentUpdate.objects.select_for_update().get(pk=update.pk)
-        if timezone.is_naive(display_at):
-            raise ValidationError({"display_at": "Give a time zone with the time."}, code="naive")
-        if display_at > now + DISPLAY_AT_FUTURE_TOLERANCE:
-            raise ValidationError(
-                {"display_at": "An update cannot be dated in the future."}, code="future"
-            )
-        limits.check_time("display_at", display_at, now=now)
+        _check_instant(display_at, now)
         if display_at == update.display_at:
             return False
         timeline = list(incident.updates.order_by("display_at", "pk"))
