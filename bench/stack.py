@@ -231,14 +231,16 @@ class Stack:
         )
         wait_for(lambda: http_ok(self.url("/healthz")), "gunicorn", 60, process)
 
-    def start_worker(self) -> None:
+    def _start_celery(self, name: str, what: str, *options: str) -> None:
+        """A Celery worker of the Procfile's kind (2 pool processes), logged as ``name``."""
         process = self.spawn(
-            "celery",
+            name,
             [
                 str(BIN / "celery"),
                 "--app",
                 "statusportal",
                 "worker",
+                *options,
                 "--concurrency",
                 "2",
                 "--without-gossip",
@@ -248,36 +250,17 @@ class Stack:
                 "INFO",
             ],
         )
-        wait_for(lambda: b"ready." in self.log("celery").read_bytes(), "celery worker", 60, process)
+        wait_for(lambda: b"ready." in self.log(name).read_bytes(), what, 60, process)
+
+    def start_worker(self) -> None:
+        self._start_celery("celery", "celery worker")
 
     def start_http_worker(self) -> None:
         """The Procfile's ``worker-http``: the HTTP channels' queue, and the HTTP sink."""
         from bench.httpsink import HttpSink
 
         self.http_sink = HttpSink.start(self.http_port, str(self.http_sample_path))
-        process = self.spawn(
-            "celery-http",
-            [
-                str(BIN / "celery"),
-                "--app",
-                "statusportal",
-                "worker",
-                "--queues",
-                "outbox-http",
-                "--concurrency",
-                "2",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel",
-                "INFO",
-                "-n",
-                "http@%h",
-            ],
-        )
-        wait_for(
-            lambda: b"ready." in self.log("celery-http").read_bytes(), "HTTP worker", 60, process
-        )
+        self._start_celery("celery-http", "HTTP worker", "--queues", "outbox-http", "-n", "http@%h")
 
     def http_worker_pid(self) -> int | None:
         process = self.processes.get("celery-http")
