@@ -174,7 +174,7 @@ def pages(code: str) -> list[tuple[str, str]]:
 
 
 def is_api_v1(label: str) -> bool:
-    """/api/v1 reads have their own targets (issue 17): cached ≥ 0.8x, cold < 15 ms."""
+    """/api/v1 reads have their own targets: cached ≥ 0.8x, cold < 15 ms."""
     return "/api/v1/" in label
 
 
@@ -242,7 +242,7 @@ def growth(args, rows: list[Row]) -> None:
 
 
 def cold_target(label: str) -> float | None:
-    """The cold-render target of a page at 5k incidents (issue 17), if it has one."""
+    """The cold-render target of a page at 5k incidents, if it has one."""
     if label.startswith("status page"):
         return report.COLD_STATUS_MS
     if label.startswith("`/history/`"):

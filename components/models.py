@@ -1,5 +1,9 @@
 """The catalogue of what the page reports on: components, their groups, and every status
-change they went through (the source of uptime)."""
+change they went through (the source of uptime).
+
+One concern, kept in one module although it passes 400 lines: a component and its
+status as rows. The status history and its daily roll-up are written in the same
+transaction as the status (``Component.set_status``), so they live beside it."""
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field

@@ -14,6 +14,9 @@ status of its last rolled-up day before it), one for the rolled-up days inside t
 (``mean_percent``). ``rebuild_rollups`` rolls the days up again from the history, for
 whatever wrote history rows without the ORM (a bulk load, an importer) and after the
 page's time zone changed.
+
+One concern, kept in one module although it passes 400 lines: how uptime is counted,
+from the roll-up rows to a day's summary, so that every page counts it the same way.
 """
 
 import math

@@ -8,6 +8,9 @@ incidents and updates through ``incidents.services`` (back-dated with ``display_
 (history rows, impact, the resolve rule).
 
 A seeded random makes every run produce the same page (relative to today).
+
+One concern, kept in one module although it passes 400 lines: building the demo page
+through the real services, in the order an operator would.
 """
 
 import random

@@ -9,6 +9,10 @@ special to importing lives here: writing a record under the source's id with its
 timestamps, and the history rows rebuilt from the updates' affected components. Nothing
 here sends ``update_posted`` or ``postmortem_published``, so no notification event is
 recorded and nobody is emailed.
+
+One concern, kept in one module although it passes 400 lines: how each kind of Statuspage
+object is written here (components, incidents and their updates, maintenance,
+postmortems, subscribers), each beside the mapping rule it shares with the others.
 """
 
 from collections import defaultdict

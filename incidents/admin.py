@@ -22,8 +22,8 @@ from django.utils.html import format_html
 
 from components.models import PAGE_ORDER, Component
 from incidents import admin_bulk, admin_views, services, status_history_admin  # noqa: F401 (registers the history)
-from incidents.forms import ReminderField
 from incidents.models import Incident, IncidentTemplate, Maintenance, Postmortem
+from incidents.widgets import ReminderField
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldGroups, _FieldsetSpec

@@ -37,6 +37,9 @@ The cache is an optimisation only. A cache server that is down or hangs makes a 
 logged miss (short socket timeouts in settings), and then the cache is left alone for
 ``BYPASS_SECONDS`` (a small circuit breaker) so that a rush of readers is served from the
 database at full speed instead of each waiting for a timeout.
+
+One concern, kept in one module although it passes 400 lines: the page cache's keys,
+storage and conditional answers, which must agree with each other exactly.
 """
 
 import functools

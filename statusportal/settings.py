@@ -3,6 +3,9 @@
 Every variable is listed with its default in ``.env.example``; ``tests/test_settings.py``
 keeps the two in step. With nothing set the portal runs on embedded defaults: SQLite in
 ``var/``, a file-system Celery broker, mail written to ``var/mail/``, a local-memory cache.
+
+One concern, kept in one module although it passes 400 lines: every setting and the
+environment variable it comes from, so that one file answers "what can I configure".
 """
 
 import re

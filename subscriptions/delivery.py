@@ -16,6 +16,10 @@ sends, this module decides what happens to the row.
 * a temporary error puts the row back to ``pending`` with a growing delay; a permanent
   one (or the last attempt) marks it ``failed`` with the server's answer, and counts a
   hard bounce against the subscriber (``services.record_hard_bounce``).
+
+One concern, kept in one module although it passes 400 lines: the life of a claimed row
+until its outcome is recorded; the claim, the send loop and the outcome writes share the
+lease and the fence, and are safe only read together.
 """
 
 import functools

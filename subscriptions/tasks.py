@@ -1,8 +1,8 @@
 """Celery tasks: thin wrappers around the outbox, delivery and the maintenance scheduler.
 
-Nothing imports this module: Celery finds it through the app's autodiscovery, and the
-code enqueues by task name (``subscriptions.enqueue``). Tasks take primary keys; the rows
-hold the truth."""
+No code calls this module: the app's ``ready()`` imports it only to register the tasks in
+every process, and the code enqueues by task name (``subscriptions.enqueue``). Tasks take
+primary keys; the rows hold the truth."""
 
 import logging
 from typing import Any

@@ -3,6 +3,7 @@
 (`lint-imports`, configured in pyproject.toml); this module checks what it cannot see."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -61,8 +62,46 @@ def test_no_module_imports_inside_a_function(path):
     assert not found, f"{path.relative_to(ROOT)}: imports inside functions at {found}"
 
 
-@pytest.mark.parametrize("path", project_modules(), ids=lambda p: str(p.relative_to(ROOT)))
+# Issue numbers and the founding design document mean nothing to a reader of the repo:
+# "issue 6", "issues 6 and 17", "issue #12", "DESIGN §4", 'DESIGN "Page status"'.
+STALE_REFERENCE = re.compile(r"\bissues? #?\d|\bDESIGN\b")
+
+
+def test_the_stale_reference_pattern_sees_what_it_should():
+    seen = ["issue 6", "issues 6 and 17", "(issue #12)", "DESIGN §4", 'DESIGN "Page status"']
+    unseen = ["an issue with 3 parts", "the design", "docs/architecture.md", "Issuer 3"]
+    assert all(STALE_REFERENCE.search(text) for text in seen)
+    assert not any(STALE_REFERENCE.search(text) for text in unseen)
+
+
+def modules_and_tests() -> list[Path]:
+    """The apps and the core, and the tests and the benchmark that describe them."""
+    return project_modules() + sorted(
+        path
+        for folder in ("tests", "bench")
+        for path in (ROOT / folder).rglob("*.py")
+        if path.resolve() != Path(__file__).resolve()
+    )
+
+
+@pytest.mark.parametrize("path", modules_and_tests(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_comments_point_to_the_architecture_document_not_to_issues(path):
+    found = STALE_REFERENCE.search(path.read_text())
+    assert found is None, f"{path.relative_to(ROOT)} cites {found.group()!r}"
+
+
+LONG_MODULE = 400  # lines
+
+
+@pytest.mark.parametrize("path", project_modules(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_a_long_module_says_why_it_is_one_concern(path):
+    # Past ~400 lines a module is usually two concerns; when it is one, its docstring says
+    # so and why ("One concern, kept in one module although it passes 400 lines: ...").
     text = path.read_text()
-    for stale in ("DESIGN §", 'DESIGN "', "(issue ", "issue #"):
-        assert stale not in text, f"{path.relative_to(ROOT)} cites {stale!r}"
+    if text.count("\n") <= LONG_MODULE:
+        return
+    docstring = ast.get_docstring(ast.parse(text)) or ""
+    assert "One concern" in docstring, (
+        f"{path.relative_to(ROOT)} has {text.count(chr(10))} lines: split it, or say in its "
+        "docstring why it is one concern"
+    )

@@ -1,4 +1,5 @@
-"""DESIGN "Page status": the banner follows the worst component status."""
+"""Page status (docs/architecture.md, "Domain model and its rules"): the banner follows the
+worst component status."""
 
 import pytest
 
