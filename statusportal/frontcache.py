@@ -1,6 +1,6 @@
-"""The front of the page cache: the first middleware answers a cached public read (a page,
-a feed, ``/api/v2`` or an ``/api/v1`` read) before sessions, CSRF, authentication,
-lockout and CORS run (docs/architecture.md, "The page cache").
+"""The front of the page cache: the first middleware (behind only the request timer)
+answers a cached public read (a page, a feed, ``/api/v2`` or an ``/api/v1`` read) before
+sessions, CSRF, authentication, lockout and CORS run (docs/architecture.md, "The page cache").
 
 1. Only ``GET``/``HEAD`` of a URL whose view is cached (``statusportal.pagecache.cached``
    left its ``CacheSpec`` on the view) by a request without a session cookie or an

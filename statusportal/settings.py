@@ -116,7 +116,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: a cached public read is answered here, before anything below runs
+    # Times every request for /metrics, cache hits included (statusportal.metrics).
+    "statusportal.metrics.RequestLatencyMiddleware",
+    # Then: a cached public read is answered here, before anything below runs
     # (statusportal.frontcache).
     "statusportal.frontcache.FrontCacheMiddleware",
     # Next, so that it sees every error of an /api/ URL, whichever layer answered it.
@@ -180,6 +182,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A committed `sent` mark must survive a database crash (the outbox's duplicate
+    # bound, docs/architecture.md "The outbox"), whatever postgresql.conf says.
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = f"{_options.get('options', '')} -c synchronous_commit=on".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache -----------------------------------------------------------------------------

@@ -61,10 +61,11 @@ class CountingBackend:
 @pytest.fixture
 def stack(settings):
     """The site's middleware with a counter right behind the front."""
+    behind = settings.MIDDLEWARE.index("statusportal.frontcache.FrontCacheMiddleware") + 1
     settings.MIDDLEWARE = [
-        settings.MIDDLEWARE[0],
+        *settings.MIDDLEWARE[:behind],
         f"{__name__}.CountingMiddleware",
-        *settings.MIDDLEWARE[1:],
+        *settings.MIDDLEWARE[behind:],
     ]
     CountingMiddleware.calls = 0
     return CountingMiddleware

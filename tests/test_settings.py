@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMessage
+from django.db import connection
 
 from statusportal import env, mail
 
@@ -159,3 +160,23 @@ def test_a_page_id_that_cannot_be_a_url_segment_stops_start_up(tmp_path):
     )
     assert result.returncode != 0
     assert "STATUSPAGE_PAGE_ID: use 1 to 64 letters" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_postgres_connections_commit_synchronously_whatever_the_server_says():
+    # The outbox's duplicate bound after a database crash needs committed `sent` marks to
+    # be on disk: a server configured with synchronous_commit off must not weaken it.
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL only")
+    name = connection.settings_dict["NAME"]
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
+    other = connection.copy()
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SHOW synchronous_commit")
+            assert cursor.fetchone()[0] == "on"
+    finally:
+        other.close()
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER DATABASE "{name}" RESET synchronous_commit')

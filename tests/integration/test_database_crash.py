@@ -5,6 +5,7 @@ The cluster is the test's own (``initdb`` / ``pg_ctl`` on a free port), so killi
 harms nobody else; the worker, beat and the data set-up (``manage.py``) all use it."""
 
 import contextlib
+import glob
 import os
 import pwd
 import shutil
@@ -46,9 +47,15 @@ class Cluster:
     """A throw-away PostgreSQL cluster (run as the ``postgres`` user when we are root)."""
 
     def __init__(self) -> None:
+        # On PATH, or where Debian's postgresql packages put them (not on PATH there).
+        self.tools = {}
         for tool in ("initdb", "pg_ctl"):
-            if shutil.which(tool) is None:
+            found = shutil.which(tool) or next(
+                iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"), reverse=True)), None
+            )
+            if found is None:
                 missing(f"{tool} not found")
+            self.tools[tool] = found
         self.user = None
         if os.geteuid() == 0:
             try:
@@ -62,9 +69,12 @@ class Cluster:
             os.chown(self.dir, self.user.pw_uid, self.user.pw_gid)
         self.url = f"postgres://postgres@127.0.0.1:{self.port}/crash"
 
-    def run(self, *args: str) -> None:
+    def run(self, tool: str, *args: str) -> None:
         subprocess.run(
-            args, check=True, capture_output=True, user=self.user.pw_uid if self.user else None
+            [self.tools[tool], *args],
+            check=True,
+            capture_output=True,
+            user=self.user.pw_uid if self.user else None,
         )
 
     def init(self) -> None:
@@ -89,7 +99,7 @@ class Cluster:
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
             subprocess.run(
-                ["pg_ctl", "-D", str(self.data), "-m", "immediate", "stop"],
+                [self.tools["pg_ctl"], "-D", str(self.data), "-m", "immediate", "stop"],
                 capture_output=True,
                 user=self.user.pw_uid if self.user else None,
                 check=False,

@@ -6,6 +6,7 @@ import smtplib
 import threading
 import time
 from datetime import timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -15,9 +16,10 @@ from django.core.mail import EmailMessage
 from django.db import OperationalError, connection
 from django.utils import timezone
 
+from statusportal.celery import app as celery_app
 from statusportal.leases import check_delivery_timing
 from statusportal.mail import open_connection, use_mail_server
-from subscriptions import delivery, outbox, services
+from subscriptions import delivery, enqueue, outbox, services
 from subscriptions.channels.mail import EmailChannel, EmailConnection, fenced_data, transmit
 from subscriptions.lease import LeaseLost
 from subscriptions.models import Delivery, Subscriber, SweeperRun
@@ -383,3 +385,17 @@ def test_the_fence_also_stops_a_message_the_django_backend_sends_itself(settings
             assert backend.send_messages([message]) == 1
         time.sleep(0.2)
         assert server.handler.count == 1
+
+
+def test_the_sweeper_has_a_queue_of_its_own_that_every_worker_consumes():
+    # Recovery is never stuck behind a backlog of send batches: the sweep task is routed
+    # to its own queue, and every worker of the Procfile (email and HTTP) listens to it.
+    route = celery_app.amqp.router.route
+    assert route({}, enqueue.SWEEP)["queue"].name == "outbox-sweep"
+    assert route({}, enqueue.SEND_BATCH)["queue"].name != "outbox-sweep"
+    procfile = (Path(__file__).resolve().parents[2] / "Procfile").read_text().splitlines()
+    workers = [line for line in procfile if " worker " in line]
+    assert len(workers) == 2
+    for line in workers:
+        queues = line.split("--queues ")[1].split()[0].split(",")
+        assert "outbox-sweep" in queues, line

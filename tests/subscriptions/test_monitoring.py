@@ -101,6 +101,30 @@ def test_metrics_count_page_cache_hits_and_misses(client, settings, db):
     assert count("hit") == hits + 1
 
 
+def test_metrics_time_every_request_cache_hits_and_refusals_included(client, settings, db):
+    settings.METRICS_TOKEN = TOKEN
+
+    def counts():
+        text = scrape(client, HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
+        found = {}
+        for method, status in [("GET", "2xx"), ("GET", "4xx"), ("other", "4xx")]:
+            labels = f'method="{method}",status="{status}"'
+            line = f"statusportal_request_duration_seconds_count{{{labels}}} "
+            found[method, status] = float(text.split(line)[1].split()[0]) if line in text else 0.0
+        return found
+
+    before = counts()
+    client.get("/")
+    client.get("/")  # a hit, answered before the middleware stack
+    client.get("/no-such-page/")
+    client.generic("BREW", "/no-such-page/")
+    after = counts()
+    # The first scrape is itself a timed GET 2xx (observed once it has answered).
+    assert after["GET", "2xx"] == before["GET", "2xx"] + 1 + 2
+    assert after["GET", "4xx"] == before["GET", "4xx"] + 1
+    assert after["other", "4xx"] == before["other", "4xx"] + 1
+
+
 def test_readyz_reports_the_lag_and_stays_ready_by_default(client, waiting, settings):
     settings.SUBSCRIPTIONS_LAG_ALERT_SECONDS = 0
     response = client.get("/readyz")
