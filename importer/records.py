@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from components.models import Component
 from incidents.models import Incident
+from incidents.services import DISPLAY_AT_FUTURE_TOLERANCE
 from statusportal import limits
 from statusportal.codes import CODE_LENGTH
 
@@ -405,15 +406,23 @@ def read_incident(record: Any, postmortem: Any = None) -> IncidentRecord:
     updates = sorted(
         (read_update(u, kind, record) for u in raw_updates), key=lambda u: (u.display_at, u.id)
     )
+    latest_accepted = timezone.now() + DISPLAY_AT_FUTURE_TOLERANCE
     for update in updates:
         if not update.body:
             raise r.fail(f"update {update.id} has no body.")
+        if update.display_at > latest_accepted:
+            raise r.fail(f"update {update.id} is dated in the future ({update.display_at}).")
     scheduled_for, scheduled_until = r.time("scheduled_for"), r.time("scheduled_until")
     if maintenance and (scheduled_for is None or scheduled_until is None):
         raise r.fail("is a maintenance without scheduled_for and scheduled_until.")
     if scheduled_for and scheduled_until and scheduled_until <= scheduled_for:
         raise r.fail("its maintenance window ends before it starts.")
     started_at = r.time("started_at") or _started_at(kind, updates, scheduled_for)
+    if kind == Incident.Kind.INCIDENT:
+        # The update service's time rules (docs/architecture.md, "The update service"): no
+        # update before the incident started; its timestamps follow its updates.
+        started_at = min(started_at, updates[0].display_at)
+    monitoring_at, resolved_at = _timestamps(status, updates)
     impacts = Incident.Impact.values
     components = r.ids("components")
     return IncidentRecord(
@@ -432,8 +441,8 @@ def read_incident(record: Any, postmortem: Any = None) -> IncidentRecord:
         created_at=r.time("created_at"),
         updated_at=r.time("updated_at"),
         started_at=started_at,
-        monitoring_at=r.time("monitoring_at"),
-        resolved_at=r.time("resolved_at"),
+        monitoring_at=monitoring_at,
+        resolved_at=resolved_at,
         scheduled_for=scheduled_for,
         scheduled_until=scheduled_until,
         auto_start=r.flag("scheduled_auto_in_progress"),
@@ -444,6 +453,19 @@ def read_incident(record: Any, postmortem: Any = None) -> IncidentRecord:
         updates=updates,
         postmortem=read_postmortem(postmortem, record),
     )
+
+
+def _timestamps(
+    status: str, updates: list[UpdateRecord]
+) -> tuple[datetime | None, datetime | None]:
+    """``monitoring_at`` and ``resolved_at`` as the update service sets them: the first
+    update in monitoring, and the last update of a closed incident or maintenance (the
+    source's own values are not trusted to agree with its updates)."""
+    monitoring = next(
+        (u.display_at for u in updates if u.status == Incident.Status.MONITORING), None
+    )
+    resolved = updates[-1].display_at if status in Incident.CLOSED_STATUSES else None
+    return monitoring, resolved
 
 
 def _started_at(kind: str, updates: list[UpdateRecord], scheduled_for: datetime | None) -> datetime:

@@ -110,3 +110,65 @@ def test_history_plan_never_goes_past_now_nor_starts_after_its_first_change():
         Change(hours(5), None, "operational"),
         Change(hours(5), "operational", "major_outage", 1),
     ]
+
+
+def _incident(*updates, **fields):
+    """A manage API incident record with ``updates`` as (status, ISO time)."""
+    return {
+        "id": "inc000000001",
+        "name": "Checkout fails",
+        "status": updates[-1][0],
+        "incident_updates": [
+            {"id": f"upd00000000{i}", "status": status, "body": f"Step {i}.", "display_at": at}
+            for i, (status, at) in enumerate(updates)
+        ],
+        **fields,
+    }
+
+
+def test_an_incident_with_an_update_dated_in_the_future_is_refused():
+    later = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+    row = _incident(("investigating", "2026-01-01T10:00:00Z"), ("resolved", later))
+    with pytest.raises(records.RecordError, match=r"inc000000001.*dated in the future"):
+        records.read_incident(row)
+
+
+def test_an_incident_never_starts_after_its_first_update():
+    # The source says it started after its first update: the update service's rule (no
+    # update before the start) is kept by starting it at that update.
+    row = _incident(
+        ("investigating", "2026-01-01T10:00:00Z"),
+        ("resolved", "2026-01-01T12:00:00Z"),
+        started_at="2026-01-01T11:00:00Z",
+    )
+    assert records.read_incident(row).started_at == datetime(2026, 1, 1, 10, tzinfo=UTC)
+
+
+def test_an_earlier_start_than_the_first_update_is_kept():
+    row = _incident(
+        ("identified", "2026-01-01T10:15:00Z"),
+        ("resolved", "2026-01-01T12:00:00Z"),
+        started_at="2026-01-01T10:00:00Z",
+    )
+    assert records.read_incident(row).started_at == datetime(2026, 1, 1, 10, tzinfo=UTC)
+
+
+def test_an_incidents_timestamps_follow_its_updates_not_the_sources_fields():
+    row = _incident(
+        ("investigating", "2026-01-01T10:00:00Z"),
+        ("monitoring", "2026-01-01T11:00:00Z"),
+        ("monitoring", "2026-01-01T11:30:00Z"),
+        ("resolved", "2026-01-01T12:00:00Z"),
+        monitoring_at="2025-12-31T09:00:00Z",
+        resolved_at="2026-01-03T00:00:00Z",
+    )
+    incident = records.read_incident(row)
+    assert incident.monitoring_at == datetime(2026, 1, 1, 11, tzinfo=UTC)
+    assert incident.resolved_at == datetime(2026, 1, 1, 12, tzinfo=UTC)
+
+
+def test_an_open_incident_has_no_resolved_time_whatever_the_source_says():
+    row = _incident(("investigating", "2026-01-01T10:00:00Z"), resolved_at="2026-01-01T12:00:00Z")
+    incident = records.read_incident(row)
+    assert incident.resolved_at is None
+    assert incident.monitoring_at is None
