@@ -397,11 +397,14 @@ def import_new_incidents(
             for incident, (record, _) in zip(incidents, items, strict=True)
         ],
     )
-    Postmortem.objects.bulk_create(
+    postmortems = [
         Postmortem(incident=incident, **_postmortem_fields(record.postmortem))
         for incident, (record, _) in zip(incidents, items, strict=True)
         if record.postmortem is not None
-    )
+    ]
+    for postmortem in postmortems:
+        postmortem.render_body()  # what save() does; bulk_create does not call it
+    Postmortem.objects.bulk_create(postmortems)
     ImportedObject.objects.bulk_create(
         ImportedObject(
             source=source.label,

@@ -21,6 +21,7 @@ from components.models import Component
 from incidents import services
 from incidents.models import Incident, IncidentTemplate
 from incidents.widgets import LabelledSplitDateTime
+from statusportal import limits
 
 ComponentStatus = Component.Status
 
@@ -329,6 +330,7 @@ class PostmortemForm(forms.Form):
 
     body = forms.CharField(
         label="Postmortem",
+        max_length=limits.MAX_POSTMORTEM_LENGTH,
         widget=forms.Textarea(attrs={"rows": 20, "cols": 100}),
         help_text="Markdown. What happened, why, and what you changed so it does not recur.",
     )

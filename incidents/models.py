@@ -278,6 +278,12 @@ class Postmortem(models.Model):
 
     incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="postmortem")
     body = models.TextField(help_text="Markdown.")
+    body_html = models.TextField(
+        blank=True,
+        default="",
+        editable=False,
+        help_text="The body rendered and sanitised, written by save() whenever the body is.",
+    )
     published_at = models.DateTimeField(
         null=True, blank=True, help_text="Empty while the postmortem is a draft."
     )
@@ -301,6 +307,23 @@ class Postmortem(models.Model):
 
     def __str__(self) -> str:
         return f"Postmortem: {self.incident}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # As IncidentUpdate.save: every path that writes the body renders it here, once
+        # (a long postmortem costs the parser up to seconds; a page view must not).
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "body" in update_fields:
+            self.render_body()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "body_html"}
+        super().save(*args, **kwargs)
+
+    def render_body(self) -> None:
+        self.body_html = render_markdown(self.body)
+
+    @property
+    def html(self) -> SafeString:
+        return body_as_html(self.body, self.body_html)
 
     @property
     def is_published(self) -> bool:

@@ -4,7 +4,6 @@ An integration token opens only its integration's endpoint: ``/api/v1``'s own
 authentication does not know it (a write there answers 401), and an API token sent to an
 integration endpoint is refused with a 403 that says so."""
 
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from monitoring.models import Integration, IntegrationToken
-from statusportal.api.tokens import KEY_BYTES, find_token, hash_key
+from statusportal.api.tokens import find_token, hash_key, new_key
 
 # A hint for operators, written at most once a minute per token (as for API tokens).
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -21,7 +20,7 @@ LAST_USED_PRECISION = timedelta(minutes=1)
 @transaction.atomic
 def create_token(integration: Integration, name: str) -> tuple[IntegrationToken, str]:
     """A new token of ``integration`` named ``name``, with its key (shown once)."""
-    key = secrets.token_urlsafe(KEY_BYTES)
+    key = new_key()
     token = IntegrationToken.objects.create(
         integration=integration, name=name.strip(), key_hash=hash_key(key), prefix=key[:8]
     )

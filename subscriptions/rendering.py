@@ -33,7 +33,7 @@ from django.utils.safestring import SafeString, mark_safe
 from components.models import Component
 from incidents.models import Incident
 from incidents.pages import affected_line
-from statusportal.markdown import markdown_to_text, render_markdown
+from statusportal.markdown import markdown_to_text
 from statusportal.timefmt import format_posted
 from subscriptions import links, scope
 from subscriptions.audience import event_component_ids
@@ -61,10 +61,10 @@ BODY_HEADING = re.compile(r"<(/?)h([1-6])>")
 BODY_HEADING_PX = {2: 18, 3: 16, 4: 15, 5: 14, 6: 14}
 
 
-def body_html(markdown: str) -> SafeString:
-    """An update or postmortem body as the HTML of an email: rendered and sanitised like
-    the page's, each heading one level down and sized below the email's title (a mail
-    client draws a bare <h1> at 32px, larger than the title)."""
+def body_html(html: str) -> SafeString:
+    """An update or postmortem body as the HTML of an email: its stored sanitised HTML
+    (``.html``, rendered once when saved), each heading one level down and sized below the
+    email's title (a mail client draws a bare <h1> at 32px, larger than the title)."""
 
     def demote(match: re.Match[str]) -> str:
         closing, level = match.group(1), min(int(match.group(2)) + 1, 6)
@@ -74,7 +74,7 @@ def body_html(markdown: str) -> SafeString:
 
     # Safe: the pattern matches only tags the sanitiser wrote (text "<h1>" is escaped),
     # and the replacements are fixed strings.
-    return mark_safe(BODY_HEADING.sub(demote, render_markdown(markdown)))
+    return mark_safe(BODY_HEADING.sub(demote, html))
 
 
 def assemble(
@@ -237,7 +237,7 @@ class NotificationContext:
             values.update(
                 update=update,
                 status_label=update.get_status_display(),
-                body_html=body_html(update.body),
+                body_html=body_html(update.html),
                 body_text=markdown_to_text(update.body),
                 posted=format_posted(update.display_at),
                 affected=[
@@ -256,7 +256,7 @@ class NotificationContext:
             assert postmortem is not None and postmortem.published_at is not None  # (published)
             values.update(
                 status_label="Postmortem",
-                body_html=body_html(postmortem.body),
+                body_html=body_html(postmortem.html),
                 body_text=markdown_to_text(postmortem.body),
                 posted=format_posted(postmortem.published_at),
             )
@@ -267,7 +267,7 @@ class NotificationContext:
             latest = incident.updates.order_by("-display_at", "-pk").first()
             values.update(
                 status_label="Starts " + values.get("scheduled_for", "soon"),
-                body_html=body_html(latest.body) if latest else "",
+                body_html=body_html(latest.html) if latest else "",
                 body_text=markdown_to_text(latest.body) if latest else "",
                 affects=affected_line(incident.components.select_related("group")),
             )

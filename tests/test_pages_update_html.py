@@ -5,7 +5,10 @@ and for rows written without save() (bulk loads), which are rendered on the fly.
 from django.template import Context, Template
 from django.utils.html import strip_tags
 
+from incidents import services
 from incidents.models import IncidentUpdate
+from statusportal import limits
+from statusportal import markdown as sp_markdown
 from statusportal.markdown import render_markdown
 from tests.test_admin_incidents import correct_url
 
@@ -86,3 +89,39 @@ def test_the_brief_text_matches_markdown_striptags_truncatewords(open_incident):
         for n in (60, 80, 3):
             expected = old.render(Context({"body": body, "n": n}))
             assert new.render(Context({"update": update, "n": n})) == expected, body
+
+
+def test_a_postmortem_is_rendered_once_when_saved_and_shown_from_the_stored_html(
+    client, open_incident, monkeypatch
+):
+    incident = open_incident(name="Checkout errors")
+    services.resolve(incident)
+    services.save_postmortem_draft(incident, body="## Cause\nA *bad* deploy.<script>x()</script>")
+    postmortem = services.publish_postmortem(incident)
+    assert postmortem.body_html == "<h2>Cause</h2>\n<p>A <em>bad</em> deploy.</p>"
+
+    # Pages and emails read the stored rendering: the parser is not run again.
+    monkeypatch.setattr(sp_markdown, "_converter", None)
+    page = client.get(f"/incidents/{incident.code}/").content.decode()
+    assert "<h2>Cause</h2>\n<p>A <em>bad</em> deploy.</p>" in page
+    assert "x()" not in page
+    monkeypatch.undo()
+
+    services.save_postmortem_draft(incident, body="## Cause\nA *config* change.")
+    postmortem.refresh_from_db()
+    assert postmortem.body_html == "<h2>Cause</h2>\n<p>A <em>config</em> change.</p>"
+
+
+def test_the_postmortem_editor_refuses_a_body_over_its_maximum_and_keeps_the_draft(
+    client, admin_user, open_incident
+):
+    incident = open_incident()
+    services.resolve(incident)
+    services.save_postmortem_draft(incident, body="The draft.")
+    client.force_login(admin_user)
+    url = f"/admin/incidents/incident/{incident.pk}/postmortem/"
+    too_long = "a" * (limits.MAX_POSTMORTEM_LENGTH + 1)
+    response = client.post(url, {"body": too_long, "_preview": "Preview"})
+    assert response.status_code == 200
+    assert "Ensure this value has at most" in response.content.decode()
+    assert incident.postmortem.body == "The draft."

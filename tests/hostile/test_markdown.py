@@ -5,6 +5,7 @@ neutralised before the parser sees them, and ordinary Markdown is left as it was
 import re
 
 import pytest
+from markdown.blockprocessors import HashHeaderProcessor, SetextHeaderProcessor
 from markdown.inlinepatterns import LinkInlineProcessor
 
 from statusportal import limits
@@ -30,6 +31,17 @@ SHAPES = {
     "deep tab list": lambda n: "".join("\t" * i + "* x\n" for i in range(n // 100)),
     "deep quote": lambda n: "".join(">" * i + " x\n" for i in range(n // 100)),
     "list markers": lambda n: "- " * (n // 2),
+    "unclosed tags": lambda n: "<a " * (n // 3),
+    "unclosed blocks": lambda n: "<div " * (n // 5),
+    "unclosed autolinks": lambda n: "<http://" * (n // 8),
+    "unclosed attributes": lambda n: "<a href='" * (n // 9),
+    "unclosed end tags": lambda n: "</" * (n // 2),
+    "unclosed declarations": lambda n: "<!" * (n // 2),
+    "tags cut by lines": lambda n: "<a\n" * (n // 3),
+    "setext underlines": lambda n: "=\n" * (n // 2),
+    "rule lines": lambda n: "-\n" * (n // 2),
+    "setext headings": lambda n: "a\n=\n" * (n // 4),
+    "atx headings": lambda n: "# a\n" * (n // 4),
 }
 HOSTILE = {name: shape(N) for name, shape in SHAPES.items()}
 
@@ -106,6 +118,49 @@ def test_link_scanning_work_grows_linearly_with_the_body(monkeypatch, name):
     assert large <= 2.2 * small + 1000
 
 
+UNCLOSED_TAG = re.compile(r"<[A-Za-z/!?][^<>\n]*(?:$|[<\n])")
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_no_unclosed_tag_reaches_the_parser(name):
+    # The parser's HTML scanner looks for the end of every unclosed tag to the end of the
+    # text (seconds for 20 KB of "<a "); neutralised, each is written as "&lt;".
+    assert not UNCLOSED_TAG.search(neutralise(HOSTILE[name]))
+
+
+def heading_work(monkeypatch, text: str) -> int:
+    """How many characters the parser's heading processors are handed to render ``text``:
+    each heading is split off its block and the rest of the block handed on."""
+    handed = 0
+
+    def counting(processor):
+        original = processor.run
+
+        def run(self, parent, blocks):
+            nonlocal handed
+            handed += len(blocks[0])
+            return original(self, parent, blocks)
+
+        return run
+
+    with monkeypatch.context() as patch:
+        for processor in (SetextHeaderProcessor, HashHeaderProcessor):
+            patch.setattr(processor, "run", counting(processor))
+        render_markdown(text)
+    return handed
+
+
+@pytest.mark.parametrize(
+    "name", ["setext underlines", "rule lines", "setext headings", "atx headings"]
+)
+def test_heading_work_grows_linearly_with_the_body(monkeypatch, name):
+    # Before, each heading handed the rest of its block on: 20 KB of "# a" lines made
+    # the processors read ~50 million characters; now each heading ends its block.
+    small = heading_work(monkeypatch, SHAPES[name](N // 4))
+    large = heading_work(monkeypatch, SHAPES[name](N // 2))
+    assert large <= 2.2 * small + 1000
+
+
 @pytest.mark.parametrize("name", HOSTILE)
 def test_every_hostile_shape_renders(name):
     html = render_markdown(HOSTILE[name])
@@ -122,6 +177,15 @@ def test_every_hostile_shape_renders(name):
         ("```\n[[[[[[ (((\n```", "[[[[[[ ((("),
         ("- a\n    - b\n        - c", "<li>c</li>"),
         ("> quoted", "<blockquote>"),
+        ("Title\n=====\nText", "<h1>Title</h1>\n<p>Text</p>"),
+        ("# One\nText\n## Two\nMore", "<h1>One</h1>\n<p>Text</p>\n<h2>Two</h2>\n<p>More</p>"),
+        (
+            "Use <b>bold</b> and <https://example.com>",
+            '<b>bold</b> and <a href="https://example.com"',
+        ),
+        ("Latency < 5 ms and a<b", "Latency &lt; 5 ms and a&lt;b"),
+        ("A stray <tag without end", "A stray &lt;tag without end"),
+        ("`<a` in code", "<code>&lt;a</code>"),
     ],
 )
 def test_ordinary_markdown_renders_as_before(source, html):
