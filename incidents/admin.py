@@ -24,6 +24,7 @@ from components.models import PAGE_ORDER, Component
 from incidents import admin_bulk, admin_views, services, status_history_admin  # noqa: F401 (registers the history)
 from incidents.models import Incident, IncidentTemplate, Maintenance, Postmortem
 from incidents.widgets import ReminderField
+from statusportal.timefmt import localize
 
 if TYPE_CHECKING:
     from django.contrib.admin.options import _FieldGroups, _FieldsetSpec
@@ -109,7 +110,8 @@ def short_time(value) -> str:
     enough for a list column, in the admin's time zone."""
     if value is None:
         return "—"
-    local, today = timezone.localtime(value), timezone.localdate()
+    # localize: a time stored before the input rules (year 1) has no local time west of UTC.
+    local, today = localize(value, timezone.get_current_timezone()), timezone.localdate()
     if local.date() == today:
         return f"{local:%H:%M}"
     if local.year == today.year:

@@ -37,7 +37,14 @@ def run_maintenance_schedule(now: datetime | None = None) -> dict[str, int]:
         scheduled_for__gt=now,
     ):
         assert incident.scheduled_for is not None and incident.remind_before is not None
-        if incident.scheduled_for - incident.remind_before <= now and record_reminder(incident):
+        try:
+            due = incident.scheduled_for - incident.remind_before <= now
+        except OverflowError:
+            # A reminder longer than any date (stored before the input rules): remind now
+            # rather than stop every later step of this run.
+            logger.warning("maintenance %s has an out-of-range reminder", incident.pk)
+            due = True
+        if due and record_reminder(incident):
             done["reminded"] += 1
 
     for incident in maintenance.filter(

@@ -1,14 +1,17 @@
 """Times from the whole range a datetime holds render everywhere; only sane ones enter."""
 
+import importlib
 from datetime import UTC, datetime, timedelta
 from datetime import timezone as dt_timezone
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from incidents.models import IncidentUpdate
+from incidents.models import Incident, IncidentUpdate
 from statusportal import limits, timefmt
+from subscriptions.scheduler import run_maintenance_schedule
 
 GO_ZERO = datetime(1, 1, 1, tzinfo=UTC)
 FAR_END = datetime(9999, 12, 31, 23, 59, tzinfo=UTC)
@@ -96,3 +99,49 @@ def test_a_stored_go_zero_time_does_not_break_the_pages(client, settings, open_i
     assert client.get(f"/incidents/{incident.code}/").status_code == 200
     body = client.get(f"/api/v1/incidents/{incident.code}/").json()
     assert body["updates"][0]["display_at"] == "0001-01-01T00:00:00.000Z"
+
+
+CLAMP = importlib.import_module("incidents.migrations.0010_clamp_out_of_range_times")
+
+
+def test_values_stored_before_the_rules_are_brought_into_range(open_incident, open_maintenance):
+    incident = open_incident()
+    maintenance = open_maintenance(remind_before=timedelta(hours=1))
+    IncidentUpdate.objects.filter(incident=incident).update(display_at=GO_ZERO)
+    Incident.objects.filter(pk=incident.pk).update(started_at=GO_ZERO, resolved_at=GO_ZERO)
+    Incident.objects.filter(pk=maintenance.pk).update(remind_before=timedelta(days=999_999_999))
+
+    CLAMP.clamp(django_apps, None)
+
+    incident.refresh_from_db()
+    update = incident.updates.get()
+    assert update.display_at == update.created_at
+    assert incident.started_at == incident.resolved_at == incident.created_at
+    maintenance.refresh_from_db()
+    assert maintenance.remind_before == limits.MAX_REMIND_BEFORE
+    assert maintenance.scheduled_for > limits.EARLIEST  # what was in range is untouched
+
+
+def test_a_stored_absurd_reminder_does_not_stop_the_schedule(open_maintenance):
+    absurd = open_maintenance(name="Far future", remind_before=timedelta(hours=1))
+    Incident.objects.filter(pk=absurd.pk).update(remind_before=timedelta(days=999_999_999))
+    due = open_maintenance(name="Due now", auto_start=True)
+    Incident.objects.filter(pk=due.pk).update(scheduled_for=timezone.now() - timedelta(minutes=1))
+
+    done = run_maintenance_schedule()
+
+    due.refresh_from_db()
+    assert due.status == Incident.Status.IN_PROGRESS
+    assert done["started"] == 1
+
+
+def test_a_stored_go_zero_time_does_not_break_the_incident_list(
+    client, settings, open_incident, admin_user
+):
+    settings.STATUSPAGE_TIME_ZONE = "America/Los_Angeles"
+    incident = open_incident()
+    Incident.objects.filter(pk=incident.pk).update(started_at=GO_ZERO)
+    client.force_login(admin_user)
+    response = client.get("/admin/incidents/incident/?state=all")
+    assert response.status_code == 200
+    assert incident.name in response.content.decode()
