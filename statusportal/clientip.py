@@ -8,7 +8,8 @@ anyone else is ignored, so a made-up ``X-Forwarded-For`` walks around nothing. U
 API throttles, the admin lockout (django-axes) and the sign-up limiter.
 
 ``rate_key`` is what a limit counts: the address itself, or for IPv6 its /64 network (one
-customer usually holds a whole /64, so counting single addresses would count nothing).
+customer usually holds a whole /64, so counting single addresses would count nothing);
+``lockout_address`` is the same for the admin lockout, written as an address.
 """
 
 import ipaddress
@@ -86,3 +87,13 @@ def rate_key(address: str) -> str:
 def client_key(request: HttpRequest) -> str:
     """``rate_key(client_ip(request))``: the client as a limit counts it."""
     return rate_key(client_ip(request))
+
+
+def lockout_address(request: HttpRequest) -> str:
+    """The client as the admin lockout records it (django-axes and
+    ``statusportal.loginlimit``): an address, so for IPv6 the first address of its /64
+    (``2001:db8:1:2::``), which stands for the whole network."""
+    parsed = _parse(client_ip(request))
+    if isinstance(parsed, ipaddress.IPv6Address):
+        return str(ipaddress.IPv6Network((parsed, 64), strict=False).network_address)
+    return str(parsed) if parsed is not None else UNKNOWN

@@ -17,7 +17,7 @@ from django.db.models import Sum
 from django.http import HttpRequest
 from django.utils import timezone
 
-from statusportal.clientip import client_ip
+from statusportal.clientip import lockout_address
 
 
 def failures_from(address: str) -> int:
@@ -38,6 +38,6 @@ class AddressLockoutBackend:
     def authenticate(self, request: HttpRequest | None, **credentials):
         if request is None:
             return None
-        if failures_from(client_ip(request)) >= settings.ADMIN_LOGIN_FAILURES_PER_IP:
+        if failures_from(lockout_address(request)) >= settings.ADMIN_LOGIN_FAILURES_PER_IP:
             raise PermissionDenied("Too many failed logins from this address.")
         return None

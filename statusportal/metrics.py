@@ -27,6 +27,8 @@ from prometheus_client import (
 )
 from prometheus_client.registry import Collector
 
+from statusportal.clientip import client_ip
+
 PAGE_CACHE = Counter(
     "statusportal_page_cache_requests",
     "Public page requests answered from the page cache (hit) or rendered (miss).",
@@ -92,7 +94,7 @@ def allowed(request: HttpRequest) -> bool | None:
             return True
     if networks:
         try:
-            address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
+            address = ipaddress.ip_address(client_ip(request))
         except ValueError:
             return False
         return any(address in ipaddress.ip_network(net, strict=False) for net in networks)

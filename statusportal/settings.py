@@ -225,7 +225,7 @@ AUTH_PASSWORD_VALIDATORS = [
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 ADMIN_LOGIN_FAILURES_PER_IP = env_int("ADMIN_LOGIN_FAILURES_PER_IP", 15, minimum=1)
 # The client address comes from statusportal.clientip (TRUSTED_PROXIES), as for every limit.
-AXES_CLIENT_IP_CALLABLE = "statusportal.clientip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "statusportal.clientip.lockout_address"
 AXES_COOLOFF_TIME = 1  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True

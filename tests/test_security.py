@@ -25,6 +25,32 @@ def test_admin_login_works_with_the_right_password(client, support_user):
 
 
 @pytest.mark.django_db
+def test_one_password_across_a_64_of_ipv6_addresses_locks_the_network(
+    client, support_user, settings
+):
+    # One customer (or attacker) holds a whole /64: every address in it counts as one.
+    settings.TRUSTED_PROXIES = []
+    settings.ADMIN_LOGIN_FAILURES_PER_IP = 15
+    for number in range(1, 21):
+        client.post(
+            "/admin/login/",
+            {"username": f"user{number}", "password": "Summer2026!"},
+            REMOTE_ADDR=f"2001:db8:1:2::{number:x}",
+        )
+    client.post(
+        "/admin/login/", {"username": "sam", "password": PASSWORD}, REMOTE_ADDR="2001:db8:1:2::ffff"
+    )
+    assert "_auth_user_id" not in client.session
+    # The next /64 is another customer.
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "sam", "password": PASSWORD},
+        REMOTE_ADDR="2001:db8:1:3::1",
+    )
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(support_user.pk)
+
+
 def test_one_password_across_many_usernames_locks_the_address(client, support_user, settings):
     settings.TRUSTED_PROXIES = []
     settings.ADMIN_LOGIN_FAILURES_PER_IP = 15

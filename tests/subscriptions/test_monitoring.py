@@ -57,6 +57,15 @@ def test_metrics_from_an_allowed_network_without_a_token(client, settings, db):
     assert scrape(client).status_code == 200
 
 
+def test_behind_a_trusted_proxy_the_metrics_network_is_the_clients(client, settings, db):
+    # A local reverse proxy must not open /metrics to everyone it forwards.
+    settings.METRICS_TOKEN = ""
+    settings.METRICS_ALLOWED_NETWORKS = ["127.0.0.1/32", "10.0.0.0/8"]
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    assert scrape(client, HTTP_X_FORWARDED_FOR="203.0.113.9").status_code == 403
+    assert scrape(client, HTTP_X_FORWARDED_FOR="10.1.2.3").status_code == 200
+
+
 def test_metrics_show_the_lag_the_states_and_the_sweeper(client, settings, waiting):
     settings.METRICS_TOKEN = TOKEN
     text = scrape(client, HTTP_AUTHORIZATION=f"Bearer {TOKEN}").content.decode()
