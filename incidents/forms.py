@@ -79,10 +79,11 @@ class ComponentGroupRows:
     rows: list[ComponentRow]
 
 
-def grouped(rows: list[ComponentRow]) -> list[ComponentGroupRows]:
-    """``rows`` (already in the public page's order) by group."""
+def grouped(rows: list[ComponentRow], prefix: str = "g") -> list[ComponentGroupRows]:
+    """``rows`` (already in the public page's order) by group; ``prefix`` keeps the keys of
+    two tables on one page apart."""
     return [
-        ComponentGroupRows(name, f"g{index}", list(members))
+        ComponentGroupRows(name, f"{prefix}{index}", list(members))
         for index, (name, members) in enumerate(groupby(rows, key=lambda r: r.group_name))
     ]
 
@@ -181,6 +182,10 @@ class UpdateForm(forms.Form):
     @property
     def affected_rows(self) -> list[ComponentRow]:
         return [row for row in self.component_rows if row.affected]
+
+    @property
+    def affected_groups(self) -> list[ComponentGroupRows]:
+        return grouped(self.affected_rows, prefix="a")
 
     @property
     def other_rows(self) -> list[ComponentRow]:

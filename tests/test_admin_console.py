@@ -11,7 +11,7 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from components.models import Component, ComponentStatusChange
+from components.models import Component, ComponentGroup, ComponentStatusChange
 from incidents import services
 from incidents.models import Incident, IncidentTemplate, IncidentUpdate
 
@@ -113,6 +113,30 @@ def test_the_post_form_has_one_primary_button(staff_client, open_incident):
     for url in (reverse("admin:incidents_incident_add"), post_url(open_incident())):
         html = main_form(staff_client.get(url).content.decode())
         assert len(re.findall(r'<input type="submit"', html)) == 1, url
+
+
+def test_affected_components_are_grouped_as_on_the_page_each_group_with_set_all(
+    staff_client, open_incident, rest, graphql, website
+):
+    cdn = ComponentGroup.objects.create(name="Edge", position=2)
+    edge = Component.objects.create(name="CDN", group=cdn, position=1)
+    incident = open_incident(
+        components={rest.code: "partial_outage", website.code: None, edge.code: None}
+    )
+    html = main_form(staff_client.get(post_url(incident)).content.decode())
+    affected = html[html.index('class="component-statuses affected-components"') :]
+    affected = affected[: affected.index("</table>")]
+    # Page order: Website (ungrouped, position 0), the API group, the Edge group; each
+    # group with its own "set all", and one for all affected components.
+    assert re.findall(r'<tr class="group-row"><th colspan="2">([^<]*)</th>', affected) == [
+        "API",
+        "Edge",
+    ]
+    assert 'aria-label="Set all affected of API"' in affected
+    assert 'aria-label="Set all affected of Edge"' in affected
+    assert 'aria-label="Set all affected components"' in affected
+    names = re.findall(r'<label for="id_component_\w+">([^<]*)</label>', affected)
+    assert names == ["Website", "REST API", "CDN"]
 
 
 # -- maintenance ----------------------------------------------------------------------------

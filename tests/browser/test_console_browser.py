@@ -152,7 +152,11 @@ def test_an_operator_opens_updates_and_is_stopped_by_a_stale_tab(
     other.goto(page.url)
     page.check("input[name=update_status][value=identified]")
     page.fill("textarea[name=update_body]", "A bad deploy; rolling back.")
-    page.locator("tbody[data-group=affected] select.set-all").select_option(S.MAJOR_OUTAGE)
+    # The affected components, grouped as on the public page, each group with its own
+    # "set all" (the API group holds REST API and GraphQL), and one for all of them.
+    affected = page.locator("table.affected-components")
+    assert affected.locator("tr.group-row th").all_inner_texts() == ["API", "Web"]
+    affected.locator("select.set-all[data-scope=table]").select_option(S.MAJOR_OUTAGE)
     page.click("#incident_form input[type=submit]")
     page.wait_for_selector(".messagelist .success")
     assert Component.objects.get(pk=rest.pk).status == S.MAJOR_OUTAGE

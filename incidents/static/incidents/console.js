@@ -125,8 +125,9 @@
     setAll.addEventListener("change", function () {
       if (!setAll.value) return;
       const value = setAll.value === "__unchanged__" ? "" : setAll.value;
-      const group = setAll.closest("tbody");
-      group.querySelectorAll("tr.component-row:not([hidden]) select").forEach(function (select) {
+      // A group's "set all" sets its rows; "all affected components" every row of its table.
+      const scope = setAll.dataset.scope === "table" ? setAll.closest("table") : setAll.closest("tbody");
+      scope.querySelectorAll("tr.component-row:not([hidden]) select").forEach(function (select) {
         select.value = value;
         delete select.dataset.filled;
       });
