@@ -442,7 +442,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["statusportal.api.parsers.BoundedJSONParser"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "statusportal.api.renderers.StyledBrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "statusportal.api.exceptions.exception_handler",
     # DRF's throttles counting the address from TRUSTED_PROXIES in the shared cache.
