@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework.response import Response
 
-from statusportal.api.views import is_api
+from statusportal.api.views import error_json, is_api
 from statusportal.timefmt import page_zone
 
 
@@ -45,15 +45,14 @@ class ApiErrorsAsJsonMiddleware:
             and not isinstance(response, Response)
             and not response.get("Content-Type", "").startswith("application/json")
         ):
-            return _as_json(response)
+            return _as_json(request, response)
         return response
 
 
-def _as_json(response: HttpResponse) -> JsonResponse:
+def _as_json(request, response: HttpResponse) -> JsonResponse:
     reason = response.reason_phrase or "Error"
-    replaced = JsonResponse(
-        {"detail": f"{reason}.", "code": slugify(reason).replace("-", "_")},
-        status=response.status_code,
+    replaced = error_json(
+        request, f"{reason}.", slugify(reason).replace("-", "_"), response.status_code
     )
     for header in ("Allow", "Retry-After", "WWW-Authenticate", "Vary"):
         if header in response:

@@ -21,6 +21,15 @@ def is_api(request: HttpRequest) -> bool:
     return request.path_info.startswith(API_PREFIXES) or request.path.startswith(API_PREFIXES)
 
 
+def error_json(request: HttpRequest, detail: str, code: str, status: int) -> JsonResponse:
+    """An error of an API path in its API's shape: ``{"detail", "code"}``, plus the
+    ``message`` every error of Statuspage's manage API (/v1/) carries."""
+    body = {"detail": detail, "code": code}
+    if request.path_info.startswith("/v1/") or request.path.startswith("/v1/"):
+        body["message"] = detail
+    return JsonResponse(body, status=status)
+
+
 @csrf_exempt
 def not_found(request: HttpRequest, *args: Any, **kwargs: Any) -> JsonResponse:
     """Any unknown path under /api/: a JSON 404, as API clients expect, not an HTML page."""
@@ -35,15 +44,12 @@ def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
     if not is_api(request):
         return defaults.bad_request(request, exception)
     if isinstance(exception, RequestDataTooBig):
-        return JsonResponse(
-            {"detail": "The request body is too large.", "code": "request_too_large"},
-            status=413,
-        )
-    return JsonResponse({"detail": "Bad request.", "code": "bad_request"}, status=400)
+        return error_json(request, "The request body is too large.", "request_too_large", 413)
+    return error_json(request, "Bad request.", "bad_request", 400)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     """``handler500``: JSON under /api/."""
     if not is_api(request):
         return defaults.server_error(request)
-    return JsonResponse({"detail": "Server error.", "code": "server_error"}, status=500)
+    return error_json(request, "Server error.", "server_error", 500)

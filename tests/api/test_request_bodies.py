@@ -1,12 +1,18 @@
 """Whatever a client sends to /api/, the answer is a 4xx in JSON: never HTML, never a 500."""
 
 import json
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
 
+from incidents.api.statuspage import page_id
+from incidents.models import Incident
+from monitoring import tokens as integration_tokens
+from monitoring.models import Integration, Payload
 from statusportal import limits
 from statusportal.api.parsers import depth_of
+from statusportal.api.tokens import create_token
 
 pytestmark = pytest.mark.django_db
 
@@ -112,3 +118,50 @@ def test_depth_counts_containers_without_recursion():
     assert depth_of(deep, 32) == 33
     assert depth_of({"a": [1, {"b": 2}]}, 32) == 3
     assert depth_of("scalar", 32) == 0
+
+
+# Every API that takes a body: our /api/v1, Statuspage's manage API (/v1), the monitoring
+# intake, and the read-only Statuspage JSON (/api/v2).
+@pytest.fixture
+def every_api(db, admin_user):
+    _, manage_key = create_token(admin_user, "scripts")
+    integration = Integration.objects.create(kind=Integration.Kind.ALERTMANAGER, name="am")
+    _, intake_key = integration_tokens.create_token(integration, "am-01")
+    return [
+        ("/api/v1/incidents/", {"HTTP_AUTHORIZATION": f"Token {manage_key}"}),
+        (f"/v1/pages/{page_id()}/incidents", {"HTTP_AUTHORIZATION": f"OAuth {manage_key}"}),
+        ("/api/v1/integrations/alertmanager", {"HTTP_AUTHORIZATION": f"Bearer {intake_key}"}),
+        ("/api/v2/summary.json", {}),
+    ]
+
+
+def _counts():
+    return (Incident.objects.count(), Payload.objects.count())
+
+
+@pytest.mark.parametrize("shape", ["five megabytes", "nested"])
+def test_every_api_answers_a_hostile_body_in_json_and_writes_nothing(client, every_api, shape):
+    body = (
+        json.dumps({"name": "x", "body": "y" * 5_000_000}) if shape == "five megabytes" else NESTED
+    )
+    before = _counts()
+    for path, headers in every_api:
+        response = client.post(path, data=body, content_type="application/json", **headers)
+        assert 400 <= response.status_code < 500, (path, response.status_code)
+        assert response["Content-Type"].startswith("application/json"), path
+        if path.startswith("/v1/"):
+            assert response.json()["message"], path  # Statuspage's error shape
+    assert _counts() == before
+
+
+def test_a_form_encoded_body_too_large_for_django_on_the_manage_api_is_a_413_message(
+    client, every_api, settings
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    path, headers = every_api[1]
+    body = urlencode({"incident[name]": "x" * 5000})
+    response = client.post(
+        path, data=body, content_type="application/x-www-form-urlencoded", **headers
+    )
+    assert response.status_code == 413
+    assert "too large" in response.json()["message"]
