@@ -25,6 +25,32 @@ def test_admin_login_works_with_the_right_password(client, support_user):
 
 
 @pytest.mark.django_db
+def test_the_admin_lockout_counts_the_client_behind_a_trusted_proxy(client, support_user, settings):
+    # Behind the proxy every request comes from 127.0.0.1: one visitor's failures must not
+    # lock out the others.
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    settings.ADMIN_LOGIN_FAILURES_PER_IP = 5
+    for number in range(8):
+        client.post(
+            "/admin/login/",
+            {"username": f"user{number}", "password": "Summer2026!"},
+            HTTP_X_FORWARDED_FOR="203.0.113.5",
+        )
+    client.post(
+        "/admin/login/",
+        {"username": "sam", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="203.0.113.5",
+    )
+    assert "_auth_user_id" not in client.session
+    response = client.post(
+        "/admin/login/?next=/admin/",
+        {"username": "sam", "password": PASSWORD},
+        HTTP_X_FORWARDED_FOR="198.51.100.20",
+    )
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(support_user.pk)
+
+
 def test_one_password_across_a_64_of_ipv6_addresses_locks_the_network(
     client, support_user, settings
 ):

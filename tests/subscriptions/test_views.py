@@ -101,6 +101,34 @@ def test_rate_limit_per_client_address(client, settings):
     assert other.post("/subscribe/", {"email": "q@example.com", "scope": "all"}).status_code == 200
 
 
+def test_sign_up_limit_counts_the_client_behind_a_trusted_proxy(client, settings):
+    # Behind the site's reverse proxy every request comes from 127.0.0.1: the limit must
+    # count each visitor, as the proxy's X-Forwarded-For names them.
+    settings.SUBSCRIPTIONS_RATE_PER_IP = 2
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+
+    def sign_up(address, n):
+        data = {"email": f"v{n}-{address}@example.com", "scope": "all"}
+        return client.post("/subscribe/", data, HTTP_X_FORWARDED_FOR=address).status_code
+
+    assert [sign_up("198.51.100.1", n) for n in range(3)] == [200, 200, 429]
+    assert [sign_up("198.51.100.2", n) for n in range(2)] == [200, 200]
+
+
+def test_sign_up_limit_ignores_a_made_up_forwarded_for(client, settings):
+    settings.SUBSCRIPTIONS_RATE_PER_IP = 2
+    settings.TRUSTED_PROXIES = []  # nobody's X-Forwarded-For is believed
+    codes = [
+        client.post(
+            "/subscribe/",
+            {"email": f"w{n}@example.com", "scope": "all"},
+            HTTP_X_FORWARDED_FOR=f"192.0.2.{n}",
+        ).status_code
+        for n in range(3)
+    ]
+    assert codes == [200, 200, 429]
+
+
 def test_cache_down_does_not_break_sign_up(client, settings):
     # A Redis cache nobody listens on (django-redis ignores its errors, as in production).
     from tests.services import free_port
