@@ -8,9 +8,10 @@ one is configured (atomic ``INCR``), else Django's database cache in the table
 each web worker would keep its own count and N workers would allow N times the limit.
 
 A cache that fails is a count of zero (the limit fails open): a rate limit is no reason to
-refuse service. On the database cache an increment is a read and a write, so two
-concurrent requests may both pass as the last allowed one; a limit is a bound on abuse,
-not an exact quota.
+refuse service. On the database cache an increment is a read and a write; it runs in a
+transaction that holds a lock on the counter (a PostgreSQL advisory lock; SQLite takes its
+write lock at the start of the transaction), so concurrent requests in several processes
+are counted one after the other, never both as the last allowed one.
 """
 
 import hashlib
@@ -19,6 +20,8 @@ import time
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.db import DatabaseCache
+from django.db import connection, transaction
 
 RATELIMIT_CACHE = "ratelimit"
 
@@ -48,14 +51,24 @@ def count(
     try:
         if not increment:
             return int(store.get(cache_key) or 0)
-        store.add(cache_key, 0, timeout=window + 1)
-        try:
-            return int(store.incr(cache_key))
-        except ValueError:  # expired between add and incr
-            store.set(cache_key, 1, timeout=window + 1)
-            return 1
+        if isinstance(store, DatabaseCache):
+            with transaction.atomic():
+                if connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [cache_key])
+                return _increment(store, cache_key, window)
+        return _increment(store, cache_key, window)
     except Exception:
         return 0
+
+
+def _increment(store: BaseCache, cache_key: str, window: int) -> int:
+    store.add(cache_key, 0, timeout=window + 1)
+    try:
+        return int(store.incr(cache_key))
+    except ValueError:  # expired between add and incr
+        store.set(cache_key, 1, timeout=window + 1)
+        return 1
 
 
 def normalise_email(address: str) -> str:

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
@@ -34,8 +35,22 @@ def gunicorn(postgres, tmp_path):
             for k, v in os.environ.items()
             if not k.startswith(("DJANGO_", "PYTEST_")) and k not in ("REDIS_URL", "CACHE_URL")
         }
+        # The access log names the worker (pid) that answered each request.
         process = subprocess.Popen(
-            [GUNICORN, "statusportal.wsgi", "-w", "2", "-b", f"127.0.0.1:{port}", "-t", "60"],
+            [
+                GUNICORN,
+                "statusportal.wsgi",
+                "-w",
+                "2",
+                "-b",
+                f"127.0.0.1:{port}",
+                "-t",
+                "60",
+                "--access-logfile",
+                str(tmp_path / "access.log"),
+                "--access-logformat",
+                "%(p)s %(s)s",
+            ],  # fmt: skip
             cwd=ROOT,
             env={
                 **clean,
@@ -58,30 +73,49 @@ def gunicorn(postgres, tmp_path):
         process.wait(20)
 
 
+def status_of(base: str) -> int:
+    request = Request(
+        f"{base}/api/v1/components/", headers={"X-Forwarded-For": str(uuid.uuid4())[:8]}
+    )
+    try:
+        with urlopen(request, timeout=30) as response:
+            return response.status
+    except HTTPError as error:
+        return error.code
+
+
 def statuses(base: str, count: int) -> list[int]:
-    codes = []
-    for _ in range(count):
-        request = Request(
-            f"{base}/api/v1/components/", headers={"X-Forwarded-For": str(uuid.uuid4())[:8]}
-        )
-        try:
-            with urlopen(request, timeout=30) as response:
-                codes.append(response.status)
-        except HTTPError as error:
-            codes.append(error.code)
+    """``count`` requests sent two at a time, so that both workers answer (a sync worker
+    serves one request at a time: the second of a pair goes to the other)."""
+    codes: list[int] = []
+    with ThreadPoolExecutor(2) as pool:
+        for _ in range(count // 2):
+            codes.extend(pool.map(status_of, [base, base]))
     return codes
 
 
-def test_the_api_throttle_holds_across_workers_with_redis(gunicorn):
+def workers_that_answered(tmp_path: Path) -> set[str]:
+    log = tmp_path / "access.log"
+    wait_for(lambda: log.exists() and log.read_text().strip(), 10, message="the access log")
+    return {line.split()[0] for line in log.read_text().splitlines() if line.strip()}
+
+
+def assert_held_across_workers(base: str, tmp_path: Path) -> None:
+    codes = statuses(base, 2 * LIMIT)
+    # Counted once for both workers: with counters in each worker's memory, each would
+    # allow LIMIT and far more than LIMIT requests would pass.
+    assert sorted(codes) == [200] * LIMIT + [429] * LIMIT, codes
+    assert len(workers_that_answered(tmp_path)) == 2
+
+
+def test_the_api_throttle_holds_across_workers_with_redis(gunicorn, tmp_path):
     redis = RedisServer()
     redis.start()
     try:
-        base = gunicorn(REDIS_URL=redis.url)
-        assert statuses(base, 2 * LIMIT) == [200] * LIMIT + [429] * LIMIT
+        assert_held_across_workers(gunicorn(REDIS_URL=redis.url), tmp_path)
     finally:
         redis.stop()
 
 
-def test_the_api_throttle_holds_across_workers_in_the_database(gunicorn):
-    base = gunicorn(CACHE_URL="locmem://")
-    assert statuses(base, 2 * LIMIT) == [200] * LIMIT + [429] * LIMIT
+def test_the_api_throttle_holds_across_workers_in_the_database(gunicorn, tmp_path):
+    assert_held_across_workers(gunicorn(CACHE_URL="locmem://"), tmp_path)
