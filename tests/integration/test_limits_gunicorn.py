@@ -50,7 +50,7 @@ def gunicorn(postgres, tmp_path):
                 str(tmp_path / "access.log"),
                 "--access-logformat",
                 "%(p)s %(s)s",
-            ],  # fmt: skip
+            ],
             cwd=ROOT,
             env={
                 **clean,
