@@ -63,7 +63,10 @@ def check_time(field: str, value: datetime | None, *, now: datetime | None = Non
     if not MIN_OFFSET <= offset <= MAX_OFFSET:
         raise _error(field, "The UTC offset must lie between -12:00 and +14:00.", "offset")
     # Compare in naive UTC: converting a time near year 1 or 9999 may leave the range.
-    utc = value.replace(tzinfo=None) - offset
+    try:
+        utc = value.replace(tzinfo=None) - offset
+    except OverflowError:  # in UTC, before year 1 or after year 9999
+        utc = datetime.min if value.year == 1 else datetime.max
     if utc < EARLIEST.replace(tzinfo=None):
         raise _error(field, "The time must not be before 1970-01-01T00:00:00Z.", "too_early")
     if utc > latest(now).astimezone(UTC).replace(tzinfo=None):

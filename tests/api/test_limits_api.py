@@ -50,3 +50,13 @@ def test_an_update_dated_in_year_one_is_a_400_naming_display_at(support_api, ope
     assert response.status_code == 400
     assert "display_at" in response.json()
     assert incident.updates.count() == 1
+
+
+def test_the_api_answers_such_a_time_with_a_400(support_api, rest):
+    response = support_api.post(
+        "/api/v1/incidents/",
+        {"name": "Errors", "body": "Looking.", "display_at": "0001-01-01T00:00:00+00:01"},
+        format="json",
+    )
+    assert response.status_code == 400
+    assert "display_at" in response.json()

@@ -145,3 +145,17 @@ def test_a_stored_go_zero_time_does_not_break_the_incident_list(
     response = client.get("/admin/incidents/incident/?state=all")
     assert response.status_code == 200
     assert incident.name in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(1, 1, 1, tzinfo=dt_timezone(timedelta(minutes=1))),  # before year 1 in UTC
+        datetime(9999, 12, 31, 23, 59, tzinfo=dt_timezone(timedelta(hours=-12))),  # after 9999
+    ],
+)
+def test_a_time_whose_utc_is_outside_every_date_is_refused_not_a_crash(moment):
+    # Found by the renders-everywhere property: the conversion to UTC overflowed (a 500).
+    with pytest.raises(ValidationError) as caught:
+        limits.check_time("display_at", moment)
+    assert "display_at" in caught.value.error_dict

@@ -49,7 +49,7 @@ def gunicorn(postgres, tmp_path):
                 "--access-logfile",
                 str(tmp_path / "access.log"),
                 "--access-logformat",
-                "%(p)s %(s)s",
+                "%(p)s %(s)s %(U)s",
             ],
             cwd=ROOT,
             env={
@@ -94,18 +94,34 @@ def statuses(base: str, count: int) -> list[int]:
     return codes
 
 
-def workers_that_answered(tmp_path: Path) -> set[str]:
+def workers_that_answered(tmp_path: Path, path: str) -> set[str]:
+    """The pids of the workers that answered requests for ``path`` (the access log)."""
     log = tmp_path / "access.log"
-    wait_for(lambda: log.exists() and log.read_text().strip(), 10, message="the access log")
-    return {line.split()[0] for line in log.read_text().splitlines() if line.strip()}
+    if not log.exists():
+        return set()
+    lines = [line.split() for line in log.read_text().splitlines()]
+    return {fields[0] for fields in lines if len(fields) == 3 and fields[2] == path}
+
+
+def both_workers_up(base: str, tmp_path: Path) -> None:
+    """Wait until both workers answer (a worker still importing Django answers nothing, and
+    the other would take every request): pairs of /healthz, which no limit counts."""
+
+    def both() -> bool:
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda _: urlopen(f"{base}/healthz", timeout=30).read(), range(2)))
+        return len(workers_that_answered(tmp_path, "/healthz")) == 2
+
+    wait_for(both, 60, message="both gunicorn workers")
 
 
 def assert_held_across_workers(base: str, tmp_path: Path) -> None:
+    both_workers_up(base, tmp_path)
     codes = statuses(base, 2 * LIMIT)
     # Counted once for both workers: with counters in each worker's memory, each would
     # allow LIMIT and far more than LIMIT requests would pass.
     assert sorted(codes) == [200] * LIMIT + [429] * LIMIT, codes
-    assert len(workers_that_answered(tmp_path)) == 2
+    assert len(workers_that_answered(tmp_path, "/api/v1/components/")) == 2
 
 
 def test_the_api_throttle_holds_across_workers_with_redis(gunicorn, tmp_path):
