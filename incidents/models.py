@@ -167,7 +167,36 @@ class Incident(models.Model):
         return ~Q(status__in=cls.CLOSED_STATUSES)
 
 
-class IncidentUpdate(models.Model):
+class RenderedBody(models.Model):
+    """A Markdown ``body`` kept with its rendering, ``body_html`` (sanitised HTML): every
+    path that writes the body (the services, the admin's correction with update_fields,
+    imports calling ``render_body`` before a bulk insert) renders it here, once, so pages
+    and emails never run the parser (docs/architecture.md, "Hostile input and access").
+    Converting costs ~0.2 ms for an update, up to seconds for a long hostile postmortem."""
+
+    body: str
+    body_html: str
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "body" in update_fields:
+            self.render_body()
+            if update_fields is not None:
+                kwargs["update_fields"] = {*update_fields, "body_html"}
+        super().save(*args, **kwargs)
+
+    def render_body(self) -> None:
+        self.body_html = render_markdown(self.body)
+
+    @property
+    def html(self) -> SafeString:
+        return body_as_html(self.body, self.body_html)
+
+
+class IncidentUpdate(RenderedBody):
     """One message posted on an incident's timeline, with the status it moved to and the
     component statuses it changed."""
 
@@ -215,26 +244,6 @@ class IncidentUpdate(models.Model):
     def __str__(self) -> str:
         return f"{self.incident}: {self.get_status_display()}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # Every path that writes the body (the service posting an update, the admin's
-        # body correction with update_fields) renders it here, so the two never diverge.
-        update_fields = kwargs.get("update_fields")
-        if update_fields is None or "body" in update_fields:
-            self.render_body()
-            if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "body_html"}
-        super().save(*args, **kwargs)
-
-    def render_body(self) -> None:
-        """Store the body as sanitised HTML. Converting Markdown costs ~0.15-0.3 ms an
-        update, and the status page shows ~400 of them (every update of the last 15
-        days): kept with the row, it is converted once, when written."""
-        self.body_html = render_markdown(self.body)
-
-    @property
-    def html(self) -> SafeString:
-        return body_as_html(self.body, self.body_html)
-
 
 class StatusChangeCause(models.Model):
     """The incident update that caused a component status change.
@@ -273,7 +282,7 @@ def body_as_html(body: str, body_html: str) -> SafeString:
     return render_markdown(body)
 
 
-class Postmortem(models.Model):
+class Postmortem(RenderedBody):
     """The write-up of an incident after it is resolved; a draft until published."""
 
     incident = models.OneToOneField(Incident, on_delete=models.CASCADE, related_name="postmortem")
@@ -307,23 +316,6 @@ class Postmortem(models.Model):
 
     def __str__(self) -> str:
         return f"Postmortem: {self.incident}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        # As IncidentUpdate.save: every path that writes the body renders it here, once
-        # (a long postmortem costs the parser up to seconds; a page view must not).
-        update_fields = kwargs.get("update_fields")
-        if update_fields is None or "body" in update_fields:
-            self.render_body()
-            if update_fields is not None:
-                kwargs["update_fields"] = {*update_fields, "body_html"}
-        super().save(*args, **kwargs)
-
-    def render_body(self) -> None:
-        self.body_html = render_markdown(self.body)
-
-    @property
-    def html(self) -> SafeString:
-        return body_as_html(self.body, self.body_html)
 
     @property
     def is_published(self) -> bool:
